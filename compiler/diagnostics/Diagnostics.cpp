@@ -1,0 +1,204 @@
+#include "diagnostics/Diagnostics.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <ostream>
+
+namespace mlc {
+
+namespace {
+
+const DiagInfo kInfos[] = {
+#define DIAG(ID, CODE, SEVERITY, FORMAT) {#ID, CODE, Severity::SEVERITY, FORMAT},
+#include "diagnostics/DiagnosticKinds.def"
+#undef DIAG
+};
+
+const char *severityName(Severity s) {
+  switch (s) {
+  case Severity::Error: return "error";
+  case Severity::Warning: return "warning";
+  case Severity::Note: return "note";
+  }
+  return "error";
+}
+
+// Terminal colours as clang uses them: bold location, red errors, magenta
+// warnings, dark notes, green carets.
+struct Palette {
+  bool on;
+  const char *bold() const { return on ? "\033[1m" : ""; }
+  const char *reset() const { return on ? "\033[0m" : ""; }
+  const char *green() const { return on ? "\033[1;32m" : ""; }
+  const char *severity(Severity s) const {
+    if (!on) return "";
+    switch (s) {
+    case Severity::Error: return "\033[1;31m";
+    case Severity::Warning: return "\033[1;35m";
+    case Severity::Note: return "\033[1;30m";
+    }
+    return "";
+  }
+};
+
+// Source lines are shown at most this wide; longer ones (minified or
+// generated input, megabyte lines) are cut to a window around the caret.
+constexpr size_t kMaxShown = 120;
+
+// Bytes that would garble a terminal are shown as '?': control characters
+// and anything not valid UTF-8 (reported separately).
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) out.push_back(c == '\t' || c >= 0x20 ? char(c) : '?');
+  return out;
+}
+
+void renderSnippet(std::ostream &out, const SourceManager &sm, Loc loc,
+                   const std::vector<FixIt> &fixits, const Palette &p) {
+  if (!loc.valid()) return;
+  std::string_view line = sm.lineText(loc.file, loc.begin);
+  LineCol pos = sm.position(loc.file, loc.begin);
+  size_t col = pos.column - 1;                                         // 0-based start in line
+  size_t endCol = std::min<size_t>(col + std::max<uint32_t>(loc.end - loc.begin, 1), line.size() + 1);
+  size_t first = 0;
+  if (line.size() > kMaxShown) {
+    first = col > kMaxShown / 2 ? col - kMaxShown / 2 : 0;
+    first = std::min(first, line.size() > kMaxShown ? line.size() - kMaxShown : 0);
+  }
+  size_t last = std::min(line.size(), first + kMaxShown);
+  std::string shown = printable(line.substr(first, last - first));
+  bool cutLeft = first > 0, cutRight = last < line.size();
+  out << (cutLeft ? "..." : "") << shown << (cutRight ? "..." : "") << '\n';
+
+  // The caret line keeps tabs where the source has them so columns line up.
+  std::string caret(cutLeft ? 3 : 0, ' ');
+  for (size_t i = first; i < col && i < last; ++i) caret.push_back(line[i] == '\t' ? '\t' : ' ');
+  size_t markEnd = std::min(endCol, last + 1);
+  std::string marks = "^";
+  for (size_t i = col + 1; i < markEnd; ++i) marks.push_back('~');
+  out << p.green() << caret << marks << p.reset() << '\n';
+  for (const FixIt &f : fixits) {
+    if (!f.loc.valid() || f.loc.file != loc.file || sm.position(f.loc.file, f.loc.begin).line != pos.line) continue;
+    size_t fcol = sm.position(f.loc.file, f.loc.begin).column - 1;
+    if (fcol < first) continue;
+    out << p.green() << std::string(fcol - first + (cutLeft ? 3 : 0), ' ') << printable(f.replacement) << p.reset() << '\n';
+  }
+}
+
+std::string location(const SourceManager &sm, Loc loc) {
+  if (!loc.valid()) return "mlc";
+  LineCol pos = sm.position(loc.file, loc.begin);
+  return fmt::format("{}:{}:{}", sm.path(loc.file), pos.line, pos.column);
+}
+
+nlohmann::json jsonRange(const SourceManager &sm, Loc loc) {
+  if (!loc.valid()) return nullptr;
+  LineCol b = sm.position(loc.file, loc.begin), e = sm.position(loc.file, loc.end);
+  return {{"file", sm.path(loc.file)},
+          {"start", {{"line", b.line}, {"column", b.column}, {"offset", loc.begin}}},
+          {"end", {{"line", e.line}, {"column", e.column}, {"offset", loc.end}}}};
+}
+
+// Edit distance with the usual unit costs; names are short, so the quadratic
+// table is cheaper than any cleverness.
+size_t editDistance(const std::string &a, const std::string &b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+const DiagInfo &info(Diag d) { return kInfos[static_cast<size_t>(d)]; }
+
+std::vector<DiagInfo> allDiagnostics() { return {std::begin(kInfos), std::end(kInfos)}; }
+
+std::string closestMatch(const std::string &name, const std::vector<std::string> &candidates) {
+  std::string best;
+  size_t bestDistance = std::max<size_t>(1, name.size() / 3) + 1;
+  for (const std::string &c : candidates) {
+    if (c == name) continue;
+    size_t d = editDistance(name, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+Diagnostic &Diagnostics::add(Diagnostic d) {
+  if (d.severity == Severity::Error) {
+    if (errorLimit_ && errors_ >= errorLimit_) {
+      if (!limitReported_) {
+        limitReported_ = true;
+        const DiagInfo &i = info(Diag::TooManyErrors);
+        diags_.push_back({Diag::TooManyErrors, i.severity, Loc{}, i.format, {}, {}});
+      }
+      sink_ = {};
+      return sink_;
+    }
+    ++errors_;
+  }
+  diags_.push_back(std::move(d));
+  return diags_.back();
+}
+
+void Diagnostics::suggest(Diagnostic &d, const std::string &unknown, const std::vector<std::string> &candidates) {
+  std::string best = closestMatch(unknown, candidates);
+  if (best.empty()) return;
+  d.note(fmt::format("did you mean `{}`?", best));
+  if (d.loc.valid()) d.fix(d.loc, best);
+}
+
+void Diagnostics::renderText(std::ostream &out, bool color) const {
+  Palette p{color};
+  for (const Diagnostic &d : diags_) {
+    out << p.bold() << location(sources_, d.loc) << ": " << p.severity(d.severity) << severityName(d.severity)
+        << ": " << p.reset() << p.bold() << d.message << " [" << info(d.id).code << "]" << p.reset() << '\n';
+    renderSnippet(out, sources_, d.loc, d.fixits, p);
+    for (const Note &n : d.notes) {
+      out << p.bold() << (n.loc.valid() ? location(sources_, n.loc) : location(sources_, d.loc)) << ": "
+          << p.severity(Severity::Note) << "note: " << p.reset() << n.message << '\n';
+      if (n.loc.valid()) renderSnippet(out, sources_, n.loc, {}, p);
+    }
+  }
+  size_t warnings = std::count_if(diags_.begin(), diags_.end(), [](const Diagnostic &d) { return d.severity == Severity::Warning; });
+  if (errors_ || warnings) {
+    std::string summary;
+    if (warnings) summary = fmt::format("{} warning{}", warnings, warnings == 1 ? "" : "s");
+    if (warnings && errors_) summary += " and ";
+    if (errors_) summary += fmt::format("{} error{}", errors_, errors_ == 1 ? "" : "s");
+    out << summary << " generated.\n";
+  }
+}
+
+void Diagnostics::renderJson(std::ostream &out) const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Diagnostic &d : diags_) {
+    nlohmann::json notes = nlohmann::json::array(), fixits = nlohmann::json::array();
+    for (const Note &n : d.notes) notes.push_back({{"message", n.message}, {"range", jsonRange(sources_, n.loc)}});
+    for (const FixIt &f : d.fixits) fixits.push_back({{"range", jsonRange(sources_, f.loc)}, {"replacement", f.replacement}});
+    list.push_back({{"code", info(d.id).code},
+                    {"severity", severityName(d.severity)},
+                    {"message", d.message},
+                    {"range", jsonRange(sources_, d.loc)},
+                    {"notes", notes},
+                    {"fixits", fixits}});
+  }
+  // Replace invalid UTF-8 (quoted source bytes) rather than throwing.
+  out << nlohmann::json{{"diagnostics", list}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+}  // namespace mlc

@@ -1,0 +1,263 @@
+#include "parse/Parse.h"
+
+#include "MlpLexer.h"
+#include "MlpParser.h"
+#include "parse/AstBuilder.h"
+#include "parse/SourceChecks.h"
+
+#include <antlr4-runtime.h>
+
+namespace mlc {
+
+namespace {
+
+using mlpgen::MlpLexer;
+using mlpgen::MlpParser;
+
+Loc tokenLoc(const antlr4::Token *t, FileId file, const OffsetMap &offsets) {
+  if (t->getType() == antlr4::Token::EOF) {
+    uint32_t at = offsets.byteOffset(t->getStartIndex());
+    return {file, at, at};
+  }
+  return {file, offsets.byteOffset(t->getStartIndex()), offsets.byteOffset(t->getStopIndex() + 1)};
+}
+
+std::string describeToken(const antlr4::Token *t) {
+  if (t->getType() == antlr4::Token::EOF) return "end of file";
+  std::string text = t->getText();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  switch (t->getType()) {
+  case MlpLexer::STRING: return "string " + text;
+  case MlpLexer::INT: case MlpLexer::FLOAT: return "number `" + text + "`";
+  default: return "`" + text + "`";
+  }
+}
+
+// Names the expected token set the way a person would: "an expression"
+// rather than fifteen token names.
+std::string describeExpected(const antlr4::misc::IntervalSet &expected, const antlr4::dfa::Vocabulary &vocab) {
+  bool expression = expected.contains(size_t(MlpLexer::INT)) && expected.contains(size_t(MlpLexer::STRING));
+  bool name = expected.contains(size_t(MlpLexer::IDENT));
+  bool declaration = expected.contains(size_t(MlpLexer::MODEL)) && expected.contains(size_t(MlpLexer::EXPERIMENT)) &&
+                     expected.contains(size_t(MlpLexer::IMPORT));
+  if (expression) return "an expression";
+  if (declaration) return "`import`, `dataset`, `model`, `experiment` or `extern`";
+  std::vector<std::string> names;
+  for (ssize_t t : expected.toList()) {
+    if (t < 0) continue;
+    if (t == MlpLexer::IDENT || (name && t >= MlpLexer::IMPORT && t <= MlpLexer::REPEAT)) continue;
+    if (size_t(t) == antlr4::Token::EOF) { names.push_back("end of file"); continue; }
+    std::string literal = vocab.getLiteralName(t);
+    if (!literal.empty()) names.push_back("`" + literal.substr(1, literal.size() - 2) + "`");
+  }
+  if (name) names.insert(names.begin(), "a name");
+  if (names.empty()) return "something else";
+  if (names.size() > 6) return "a statement";
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+// Reports the first syntax error of a declaration in the project's format.
+class SyntaxErrorListener : public antlr4::BaseErrorListener {
+public:
+  SyntaxErrorListener(FileId file, const OffsetMap &offsets, Diagnostics &diags, bool moreFollows)
+      : file_(file), offsets_(offsets), diags_(diags), moreFollows_(moreFollows) {}
+
+  void syntaxError(antlr4::Recognizer *recognizer, antlr4::Token *offending, size_t, size_t,
+                   const std::string &msg, std::exception_ptr error) override {
+    if (getenv("MLC_DEBUG_PARSE")) fprintf(stderr, "antlr: %s\n", msg.c_str());
+    if (count_++ > 0 || !offending) return;
+    Loc loc = tokenLoc(offending, file_, offsets_);
+    auto *parser = static_cast<antlr4::Parser *>(recognizer);
+    // The exception knows the state where prediction failed; the parser's
+    // current state may already be an outer rule's.
+    antlr4::misc::IntervalSet expected;
+    try {
+      if (error) std::rethrow_exception(error);
+      expected = parser->getExpectedTokens();
+    } catch (const antlr4::NoViableAltException &) {
+      // Several alternatives were possible up to here and none fits; their
+      // union would be a list of everything, so name only the culprit.
+    } catch (const antlr4::RecognitionException &e) {
+      expected = e.getExpectedTokens();
+    }
+    if (expected.isEmpty())
+      diags_.report(Diag::UnexpectedToken, loc, found(offending));
+    else
+      diags_.report(Diag::ExpectedToken, loc, describeExpected(expected, parser->getVocabulary()), found(offending));
+  }
+  size_t count() const { return count_; }
+
+private:
+  // A chunk's EOF stands where the next declaration begins.
+  std::string found(const antlr4::Token *t) const {
+    if (t->getType() == antlr4::Token::EOF && moreFollows_) return "the next declaration";
+    return describeToken(t);
+  }
+
+  FileId file_;
+  const OffsetMap &offsets_;
+  Diagnostics &diags_;
+  bool moreFollows_;
+  size_t count_ = 0;
+};
+
+void mergeInto(ast::File &into, ast::File &&part) {
+  using K = ast::File::DeclKind;
+  for (auto [kind, i] : part.order) {
+    switch (kind) {
+    case K::Import: into.imports.push_back(std::move(part.imports[i])); into.order.emplace_back(kind, into.imports.size() - 1); break;
+    case K::Dataset: into.datasets.push_back(std::move(part.datasets[i])); into.order.emplace_back(kind, into.datasets.size() - 1); break;
+    case K::Model: into.models.push_back(std::move(part.models[i])); into.order.emplace_back(kind, into.models.size() - 1); break;
+    case K::Experiment: into.experiments.push_back(std::move(part.experiments[i])); into.order.emplace_back(kind, into.experiments.size() - 1); break;
+    case K::Extern: into.externs.push_back(std::move(part.externs[i])); into.order.emplace_back(kind, into.externs.size() - 1); break;
+    }
+  }
+}
+
+// Reports the lexer's error tokens and brackets nested too deep for the
+// recursive parser. Returns false when parsing must not start.
+bool checkTokens(antlr4::CommonTokenStream &tokens, FileId file, const OffsetMap &offsets, Diagnostics &diags) {
+  bool ok = true;
+  int depth = 0, unaryRun = 0;
+  for (antlr4::Token *t : tokens.getTokens()) {
+    Loc loc = tokenLoc(t, file, offsets);
+    switch (t->getType()) {
+    case MlpLexer::UNTERMINATED_STRING:
+      diags.report(Diag::UnterminatedString, loc).note("strings end with `\"` on the line they start");
+      ok = false;
+      break;
+    case MlpLexer::UNTERMINATED_COMMENT:
+      diags.report(Diag::UnterminatedComment, {file, loc.begin, loc.begin + 2}).note("close it with `*/`");
+      ok = false;
+      break;
+    case MlpLexer::BAD_NUMBER:
+      diags.report(Diag::MalformedNumber, loc, t->getText());
+      ok = false;
+      break;
+    case MlpLexer::UNKNOWN_CHAR:
+      diags.report(Diag::UnexpectedChar, loc, t->getText());
+      ok = false;
+      break;
+    default: break;
+    }
+    std::string text = t->getType() == antlr4::Token::EOF || t->getChannel() != 0 ? "" : t->getText();
+    if (text == "(" || text == "[" || text == "{") {
+      if (++depth > kMaxBracketDepth) {
+        diags.report(Diag::NestingTooDeep, loc, kMaxBracketDepth);
+        return false;
+      }
+    } else if (text == ")" || text == "]" || text == "}") {
+      depth = depth > 0 ? depth - 1 : 0;
+    }
+    if (text == "-" || text == "+" || t->getType() == MlpLexer::MINIMIZE || t->getType() == MlpLexer::MAXIMIZE) {
+      if (++unaryRun > kMaxBracketDepth) {
+        diags.report(Diag::ExpressionTooDeep, loc, kMaxBracketDepth);
+        return false;
+      }
+    } else if (!text.empty()) {
+      unaryRun = 0;
+    }
+  }
+  return ok;
+}
+
+// Splits the token stream into top-level declarations. Each is parsed on its
+// own and reports only its first syntax error: ANTLR's in-rule recovery
+// guesses, and its guesses cascade into errors that are not the user's. A
+// declaration keyword at depth 0, or at the start of a line, begins a new
+// chunk, so one unclosed brace does not swallow the rest of the file.
+std::vector<std::pair<size_t, size_t>> splitDeclarations(antlr4::CommonTokenStream &tokens) {
+  std::vector<std::pair<size_t, size_t>> chunks;
+  const auto &all = tokens.getTokens();
+  int depth = 0;
+  size_t start = SIZE_MAX;
+  bool chunkHasExtern = false, chunkIsAnnotated = false;
+  for (size_t i = 0; i < all.size(); ++i) {
+    antlr4::Token *t = all[i];
+    if (t->getChannel() != 0 || t->getType() == antlr4::Token::EOF) continue;
+    size_t type = t->getType();
+    bool declKeyword = type == MlpLexer::IMPORT || type == MlpLexer::DATASET || type == MlpLexer::MODEL ||
+                       type == MlpLexer::EXPERIMENT || type == MlpLexer::EXTERN || t->getText() == "@";
+    bool atLineStart = t->getCharPositionInLine() == 0;
+    bool startsChunk = declKeyword && (depth == 0 || atLineStart);
+    if (type == MlpLexer::EXTERN && start != SIZE_MAX && chunkIsAnnotated && !chunkHasExtern && depth == 0)
+      startsChunk = false;  // `@goal(max) extern ...` is one declaration
+    if (startsChunk || start == SIZE_MAX) {
+      if (start != SIZE_MAX) chunks.emplace_back(start, i);
+      start = i;
+      depth = 0;
+      chunkHasExtern = false;
+      chunkIsAnnotated = t->getText() == "@";
+    }
+    if (type == MlpLexer::EXTERN) chunkHasExtern = true;
+    std::string text = t->getText();
+    if (text == "(" || text == "[" || text == "{") ++depth;
+    else if ((text == ")" || text == "]" || text == "}") && depth > 0) --depth;
+  }
+  if (start != SIZE_MAX) chunks.emplace_back(start, all.size() - 1);  // up to EOF
+  return chunks;
+}
+
+// Feeds one chunk of an already-lexed file to a parser, ending in an EOF
+// token placed where the next declaration starts.
+std::unique_ptr<antlr4::ListTokenSource> chunkSource(antlr4::CommonTokenStream &tokens, size_t begin, size_t end) {
+  const auto &all = tokens.getTokens();
+  std::vector<std::unique_ptr<antlr4::Token>> list;
+  for (size_t i = begin; i < end; ++i) list.push_back(std::make_unique<antlr4::CommonToken>(all[i]));
+  auto eof = std::make_unique<antlr4::CommonToken>(all[end]);
+  eof->setType(antlr4::Token::EOF);
+  eof->setStopIndex(eof->getStartIndex() - 1);
+  list.push_back(std::move(eof));
+  return std::make_unique<antlr4::ListTokenSource>(std::move(list));
+}
+
+}  // namespace
+
+std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file, Diagnostics &diags) {
+  if (!checkSourceBytes(sources, file, diags)) return nullptr;
+  std::string_view text = sources.text(file);
+  OffsetMap offsets(text);
+
+  antlr4::ANTLRInputStream input(text.data(), text.size());
+  MlpLexer lexer(&input);
+  lexer.removeErrorListeners();  // the lexer has catch-all error tokens instead
+  antlr4::CommonTokenStream tokens(&lexer);
+  tokens.fill();
+  if (!checkTokens(tokens, file, offsets, diags)) return nullptr;
+
+  auto result = std::make_unique<ast::File>();
+  result->id = file;
+  bool failed = false;
+  for (auto [begin, end] : splitDeclarations(tokens)) {
+    auto source = chunkSource(tokens, begin, end);
+    antlr4::CommonTokenStream chunkTokens(source.get());
+    MlpParser parser(&chunkTokens);
+    parser.removeErrorListeners();
+    SyntaxErrorListener listener(file, offsets, diags, end + 1 < tokens.getTokens().size());
+    parser.addErrorListener(&listener);
+    MlpParser::FileContext *tree = parser.file();
+    if (listener.count() > 0) {
+      failed = true;
+      continue;
+    }
+    auto part = buildAst(tree, file, offsets, diags);
+    if (!part) {
+      failed = true;
+      continue;
+    }
+    mergeInto(*result, std::move(*part));
+  }
+  if (failed) return nullptr;
+  if (result->order.empty()) {
+    diags.report(Diag::EmptyFile, {file, 0, 0}, sources.path(file));
+    return nullptr;
+  }
+  return result;
+}
+
+}  // namespace mlc

@@ -1,0 +1,20 @@
+// Turns one source file into an AST, reporting every lexical and syntax
+// error with its location.
+#pragma once
+
+#include "diagnostics/Diagnostics.h"
+#include "parse/Ast.h"
+
+#include <memory>
+
+namespace mlc {
+
+/// Limits that keep the recursive parser and every later recursive pass far
+/// from the stack's end on any input.
+constexpr int kMaxBracketDepth = 256;
+constexpr int kMaxExprDepth = 512;
+
+/// Returns null when the file has errors that leave no usable tree.
+std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file, Diagnostics &diags);
+
+}  // namespace mlc
