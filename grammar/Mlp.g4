@@ -38,7 +38,8 @@ annotation : '@' ident ('(' expr (',' expr)* ')')? ;
 
 params : '(' (param (',' param)* ','?)? ')' ;
 
-param : ident ':' type constraint? ('=' expr)? ;
+// `name: int | string` accepts either type.
+param : ident ':' type ('|' type)* constraint? ('=' expr)? ;
 
 // int, float, bool, string, f32[batch, 64], list[metric], enum(min, max)
 type

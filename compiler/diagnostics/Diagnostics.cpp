@@ -139,6 +139,13 @@ std::string closestMatch(const std::string &name, const std::vector<std::string>
 }
 
 Diagnostic &Diagnostics::add(Diagnostic d) {
+  // The same model or dataset may be checked for several experiments or
+  // sweep variants; say each thing once.
+  for (Diagnostic &prev : diags_)
+    if (prev.id == d.id && prev.loc.file == d.loc.file && prev.loc.begin == d.loc.begin && prev.message == d.message) {
+      sink_ = {};
+      return sink_;
+    }
   if (d.severity == Severity::Error) {
     if (errorLimit_ && errors_ >= errorLimit_) {
       if (!limitReported_) {

@@ -75,6 +75,11 @@ public:
     return d;
   }
 
+  /// Adds a note to every diagnostic reported since all().size() was `first`.
+  void noteSince(size_t first, Loc at, const std::string &text) {
+    for (size_t i = first; i < diags_.size(); ++i) diags_[i].note(at, text);
+  }
+
   size_t errorCount() const { return errors_; }
   bool hasErrors() const { return errors_ > 0; }
   const std::vector<Diagnostic> &all() const { return diags_; }

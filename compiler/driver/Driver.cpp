@@ -3,6 +3,8 @@
 #include "diagnostics/Diagnostics.h"
 #include "parse/AstDump.h"
 #include "parse/Parse.h"
+#include "sema/Sema.h"
+#include "sema/SemaDump.h"
 
 #include <CLI/CLI.hpp>
 
@@ -40,11 +42,17 @@ int compileFile(const std::string &path, Emit emit, const Options &opts, SourceM
     diags.report(Diag::CannotRead, Loc{}, path, error);
     return 1;
   }
-  auto ast = parseFile(sources, file, diags);
-  if (!ast) return 1;
-  if (emit == Emit::Ast) dumpAst(*ast, sources, std::cout);
-  (void)opts;
-  return diags.hasErrors() ? 1 : 0;
+  if (emit == Emit::Ast) {
+    auto ast = parseFile(sources, file, diags);
+    if (!ast) return 1;
+    dumpAst(*ast, sources, std::cout);
+    return diags.hasErrors() ? 1 : 0;
+  }
+  size_t errorsBefore = diags.errorCount();
+  sema::SemaResult result = sema::analyze(sources, diags, file, opts.stdlibDir);
+  if (diags.errorCount() > errorsBefore) return 1;
+  if (emit == Emit::Sema) sema::dumpSema(result, std::cout);
+  return 0;
 }
 
 }  // namespace

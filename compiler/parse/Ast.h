@@ -81,6 +81,7 @@ struct Constraint {
 struct Param {
   Name name;
   TypeExpr type;
+  std::vector<TypeExpr> alternatives;  // `int | string`: the types after the first
   std::optional<Constraint> constraint;
   ExprPtr defaultValue;
 };

@@ -100,7 +100,9 @@ private:
     for (auto *p : ctx->param()) {
       ast::Param param;
       param.name = name(p->ident());
-      param.type = type(p->type());
+      auto types = p->type();
+      param.type = type(types[0]);
+      for (size_t i = 1; i < types.size(); ++i) param.alternatives.push_back(type(types[i]));
       if (p->constraint()) param.constraint = constraint(p->constraint());
       if (p->expr()) param.defaultValue = expr(p->expr(), 0);
       out.push_back(std::move(param));

@@ -68,6 +68,7 @@ private:
   void params(int indent, const std::vector<ast::Param> &ps) {
     for (const ast::Param &p : ps) {
       std::string text = "param " + p.name.text + ": " + typeToString(p.type);
+      for (const ast::TypeExpr &alt : p.alternatives) text += " | " + typeToString(alt);
       if (p.constraint) {
         const ast::Constraint &c = *p.constraint;
         if (c.interval)

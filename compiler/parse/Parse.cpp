@@ -185,8 +185,9 @@ std::vector<std::pair<size_t, size_t>> splitDeclarations(antlr4::CommonTokenStre
                        type == MlpLexer::EXPERIMENT || type == MlpLexer::EXTERN || t->getText() == "@";
     bool atLineStart = t->getCharPositionInLine() == 0;
     bool startsChunk = declKeyword && (depth == 0 || atLineStart);
-    if (type == MlpLexer::EXTERN && start != SIZE_MAX && chunkIsAnnotated && !chunkHasExtern && depth == 0)
-      startsChunk = false;  // `@goal(max) extern ...` is one declaration
+    if ((type == MlpLexer::EXTERN || t->getText() == "@") && start != SIZE_MAX && chunkIsAnnotated &&
+        !chunkHasExtern && depth == 0)
+      startsChunk = false;  // `@goal(max) @task(x) extern ...` is one declaration
     if (startsChunk || start == SIZE_MAX) {
       if (start != SIZE_MAX) chunks.emplace_back(start, i);
       start = i;

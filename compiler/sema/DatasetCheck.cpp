@@ -1,0 +1,191 @@
+#include "sema/DatasetCheck.h"
+
+#include <cmath>
+#include <filesystem>
+
+namespace mlc::sema {
+
+bool DatasetInfo::hasSplit(const std::string &s) const {
+  for (auto &[n, f] : splits)
+    if (n == s) return true;
+  return false;
+}
+
+namespace {
+
+Value number(double v) {
+  Value out;
+  out.kind = Value::Float;
+  out.f = v;
+  return out;
+}
+
+class DatasetChecker {
+public:
+  DatasetChecker(Program &p, const Decl &d) : p_(p), d_(d), eval_(p, d.file) {}
+
+  std::optional<DatasetInfo> run() {
+    const ast::Dataset &ast = *d_.dataset;
+    DatasetInfo info;
+    info.decl = &d_;
+    Scope scope;
+    Type sourceType = Type::decl("source");
+    auto source = eval_.eval(*ast.source, &sourceType, scope);
+    if (!source || !eval_.conform(*source, sourceType, "dataset `" + d_.name + "`", ast.source->loc)) return std::nullopt;
+    info.source = *source;
+    const std::string kind = source->callee->name;
+
+    Type selector = Type::decl("selector");
+    Interval atLeastTwo{2.0, std::nullopt, true, true, std::nullopt};
+    std::vector<FieldSpec> specs = {
+        {"features", selector, kind == "csv", {}, nullptr, {}},
+        {"label", selector, kind == "csv", {}, nullptr, {}},
+        {"classes", Type::of(Type::Int), kind == "idx", atLeastTwo,
+         kind == "text" ? std::function<std::optional<Value>()>([] { Value v; v.kind = Value::Int; v.i = 256; return std::optional<Value>(v); }) : nullptr, {}},
+        {"shape", Type::listOf(Type::of(Type::Int)), kind == "idx", {}, nullptr, {}},
+        {"split", Type::of(Type::Any), false, {}, [] { return std::optional<Value>(defaultSplit()); }, {}},
+        {"seed", Type::of(Type::Int), false, {}, [] { Value v; v.kind = Value::Int; return std::optional<Value>(v); }, {}},
+        {"shuffle", Type::of(Type::Bool), false, {}, [] { Value v; v.kind = Value::Bool; v.b = true; return std::optional<Value>(v); }, {}},
+        {"normalize", Type::enumOf({"none", "standard", "minmax"}), false, {},
+         [] { Value v; v.kind = Value::Enum; v.s = "none"; return std::optional<Value>(v); }, {}},
+    };
+    bool ok = true;
+    info.fields = checkFields(eval_, ast.fields, specs, "dataset `" + d_.name + "`", d_.loc, scope, ok);
+    ok &= checkFiles(*source);
+    ok &= splits(info);
+    if (!ok) return std::nullopt;
+
+    if (auto it = info.fields.find("classes"); it != info.fields.end()) info.classes = it->second.value.i;
+    info.task = info.classes ? "classification" : "regression";
+    if (kind == "csv") {
+      auto width = selectorWidth(info.fields.at("features").value);
+      auto labelWidth = selectorWidth(info.fields.at("label").value);
+      if (!width || !labelWidth) return std::nullopt;
+      info.features = {"f32", {Dim::batch(), Dim::constant(*width)}};
+      if (auto shape = info.fields.find("shape"); shape != info.fields.end()) {
+        auto dims = reshape(shape->second, *width);
+        if (!dims) return std::nullopt;
+        info.features.dims = *dims;
+      }
+      info.label = info.classes ? TensorType{"i64", {Dim::batch()}} : TensorType{"f32", {Dim::batch(), Dim::constant(*labelWidth)}};
+    } else if (kind == "idx") {
+      auto dims = reshape(info.fields.at("shape"), 0);
+      if (!dims) return std::nullopt;
+      info.features = {"f32", *dims};
+      info.label = {"i64", {Dim::batch()}};
+    } else {  // text
+      int64_t context = source->arg("context")->i;
+      info.features = {"i64", {Dim::batch(), Dim::constant(context)}};
+      info.label = {"i64", {Dim::batch()}};
+    }
+    return info;
+  }
+
+private:
+  static Value defaultSplit() {
+    Value v;
+    v.kind = Value::Record;
+    v.fields = {{"train", number(0.8)}, {"val", number(0.1)}, {"test", number(0.1)}};
+    return v;
+  }
+
+  bool checkFiles(const Value &source) {
+    namespace fs = std::filesystem;
+    bool ok = true;
+    fs::path dir = fs::path(p_.sources.path(d_.file)).parent_path();
+    for (auto &[n, v] : source.fields) {
+      if (v.kind != Value::String || (n != "path" && n != "images" && n != "labels")) continue;
+      fs::path file = fs::path(v.s).is_absolute() ? fs::path(v.s) : dir / v.s;
+      std::error_code ec;
+      if (!fs::is_regular_file(file, ec)) {
+        p_.diags.report(Diag::DataFileNotFound, v.loc, v.s)
+            .note(fmt::format("looked for `{}` (paths are relative to the .mlp file)", file.lexically_normal().string()));
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  bool splits(DatasetInfo &info) {
+    const CheckedField &f = info.fields.at("split");
+    if (f.value.kind != Value::Record) {
+      p_.diags.report(Diag::TypeMismatch, f.value.loc, "field `split`", "a record such as `{ train: 0.8, val: 0.2 }`",
+                      describe(f.value));
+      return false;
+    }
+    bool ok = true;
+    double sum = 0;
+    for (auto &[n, v] : f.value.fields) {
+      if (n != "train" && n != "val" && n != "test") {
+        p_.diags.reportUnknown(Diag::UnknownSplit, v.loc, n, {"train", "val", "test"}, n);
+        ok = false;
+        continue;
+      }
+      if (!v.isNumber() || v.number() <= 0 || v.number() >= 1) {
+        p_.diags.report(Diag::BadSplitFraction, v.loc, n, toString(v));
+        ok = false;
+        continue;
+      }
+      sum += v.number();
+      info.splits.emplace_back(n, v.number());
+    }
+    if (!ok) return false;
+    if (!info.hasSplit("train")) {
+      p_.diags.report(Diag::MissingTrainSplit, f.value.loc);
+      return false;
+    }
+    if (std::fabs(sum - 1.0) > 1e-9) {
+      p_.diags.report(Diag::SplitSum, f.value.loc, fmt::format("{:g}", sum));
+      return false;
+    }
+    return true;
+  }
+
+  std::optional<int64_t> selectorWidth(const Value &sel) {
+    if (sel.callee->name == "column") return 1;
+    const Value &range = *sel.arg("range");
+    int64_t lo = range.items[0].i, hi = range.items[1].i;
+    if (lo < 0 || hi <= lo) {
+      p_.diags.report(Diag::EmptyColumnRange, range.loc, lo, hi).note("`a..b` selects columns a to b-1");
+      return std::nullopt;
+    }
+    return hi - lo;
+  }
+
+  // `shape = [1, 28, 28]`: the per-sample feature shape. For csv its product
+  // must equal the number of feature columns.
+  std::optional<std::vector<Dim>> reshape(const CheckedField &shape, int64_t width) {
+    std::vector<Dim> dims{Dim::batch()};
+    int64_t product = 1;
+    for (const Value &v : shape.value.items) {
+      if (v.i <= 0) {
+        p_.diags.report(Diag::BadDimension, v.loc, toString(v));
+        return std::nullopt;
+      }
+      if (__builtin_mul_overflow(product, v.i, &product)) {
+        p_.diags.report(Diag::IntOverflow, v.loc);
+        return std::nullopt;
+      }
+      dims.push_back(Dim::constant(v.i));
+    }
+    if (width && product != width) {
+      p_.diags.report(Diag::TypeMismatch, shape.value.loc, "field `shape`",
+                      fmt::format("dimensions whose product is the {} feature columns", width),
+                      fmt::format("product {}", product));
+      return std::nullopt;
+    }
+    return dims;
+  }
+
+  Program &p_;
+  const Decl &d_;
+  Evaluator eval_;
+};
+
+}  // namespace
+
+std::optional<DatasetInfo> checkDataset(Program &program, const Decl &dataset) {
+  return DatasetChecker(program, dataset).run();
+}
+
+}  // namespace mlc::sema

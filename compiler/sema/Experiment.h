@@ -1,0 +1,30 @@
+// What sema knows about a checked experiment: the resolved configuration of
+// every section (defaults filled in), the instantiated model, the metrics it
+// produces and its sweep space. Later stages lower from this.
+#pragma once
+
+#include "sema/DatasetCheck.h"
+#include "sema/ModelCheck.h"
+
+namespace mlc::sema {
+
+struct SweepDim {
+  std::string path;     // `optimizer.lr`
+  Loc loc;
+  Value space;          // the checked space call: loguniform(...), choice(...)
+  Type type;            // of the swept parameter
+  bool structural = false;  // changes tensor shapes: each value is its own compiled variant
+  std::vector<Value> values;  // finite domains: every value
+  bool finite() const { return !values.empty(); }
+};
+
+struct CheckedExperiment {
+  const Decl *decl = nullptr;
+  DatasetInfo data;
+  ModelInstance model;
+  CheckedFields fields;
+  std::vector<std::string> metrics;  // every `<split>.<name>` this experiment produces
+  std::vector<SweepDim> sweep;
+};
+
+}  // namespace mlc::sema

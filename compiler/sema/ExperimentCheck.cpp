@@ -1,0 +1,333 @@
+#include "sema/ExperimentCheck.h"
+
+#include "sema/SweepCheck.h"
+#include "sema/Templates.h"
+
+namespace mlc::sema {
+
+namespace {
+
+Value intValue(int64_t n) {
+  Value v;
+  v.kind = Value::Int;
+  v.i = n;
+  return v;
+}
+Value floatValue(double x) {
+  Value v;
+  v.kind = Value::Float;
+  v.f = x;
+  return v;
+}
+Value enumValue(std::string s) {
+  Value v;
+  v.kind = Value::Enum;
+  v.s = std::move(s);
+  return v;
+}
+Value stringValue(std::string s) {
+  Value v;
+  v.kind = Value::String;
+  v.s = std::move(s);
+  return v;
+}
+std::function<std::optional<Value>()> constant(Value v) {
+  return [v] { return std::optional<Value>(v); };
+}
+Interval positive() { return {0.0, std::nullopt, false, true, std::nullopt}; }
+Interval nonNegative() { return {0.0, std::nullopt, true, true, std::nullopt}; }
+
+class ExperimentChecker {
+public:
+  ExperimentChecker(Program &p, const Decl &d) : p_(p), d_(d), eval_(p, d.file) {}
+
+  std::optional<CheckedExperiment> run() {
+    CheckedExperiment exp;
+    exp.decl = &d_;
+    Scope scope;
+    bool ok = true;
+    exp.fields = checkFields(eval_, d_.experiment->fields, schema(), "experiment `" + d_.name + "`", d_.loc, scope, ok);
+    // Even when some section is wrong, the data, model and loss are still
+    // cross-checked so that one run reports as much as it can.
+    bool fieldsOk = ok;
+    if (!exp.fields.count("data") || !exp.fields.count("model")) return std::nullopt;
+
+    // The data feeds the model, whose outputs feed the loss.
+    auto data = checkDataset(p_, *exp.fields.at("data").value.callee);
+    if (!data) return std::nullopt;
+    exp.data = std::move(*data);
+    const CheckedField &modelField = exp.fields.at("model");
+    InputBinding binding;
+    binding.tensors = {exp.data.features};
+    binding.datasetName = exp.data.decl->name;
+    binding.at = modelField.value.loc;
+    auto model = instantiateModel(p_, *modelField.value.callee, modelField.value, binding);
+    if (!model) return std::nullopt;
+    exp.model = std::move(*model);
+    ok &= checkLoss(exp);
+    if (!fieldsOk) return std::nullopt;  // what follows needs every section
+    ok &= checkMetrics(exp);
+    if (!ok) return std::nullopt;
+
+    ok &= checkMonitors(exp);
+    ok &= checkStrategy(exp);
+    ok &= checkTemplates(exp);
+    if (exp.fields.count("sweep")) ok &= checkSweep(p_, eval_, exp);
+    if (!ok) return std::nullopt;
+    return exp;
+  }
+
+private:
+  std::vector<FieldSpec> schema() {
+    Type metric = Type::of(Type::MetricName);
+    Type mode = Type::enumOf({"min", "max"});
+    std::vector<FieldSpec> trainer = {
+        {"epochs", Type::of(Type::Int), true, positive(), nullptr, {}},
+        {"batch", Type::of(Type::Int), true, positive(), nullptr, {}},
+        {"precision", Type::enumOf({"f32", "bf16", "f16"}), false, {}, constant(enumValue("f32")), {}},
+        {"seed", Type::of(Type::Int), false, {}, constant(intValue(0)), {}},
+        {"grad_clip", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}},
+        {"accumulate", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
+        {"val_every", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
+    };
+    std::vector<FieldSpec> earlyStop = {
+        {"monitor", metric, true, {}, nullptr, {}},
+        {"mode", mode, false, {}, nullptr, {}},
+        {"patience", Type::of(Type::Int), false, positive(), constant(intValue(5)), {}},
+        {"min_delta", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}},
+        {"stop_below", Type::of(Type::Float), false, {}, nullptr, {}},
+        {"stop_above", Type::of(Type::Float), false, {}, nullptr, {}},
+    };
+    std::vector<FieldSpec> checkpoint = {
+        {"monitor", metric, false, {}, nullptr, {}},
+        {"mode", mode, false, {}, nullptr, {}},
+        {"top_k", Type::of(Type::Int), false, nonNegative(), constant(intValue(1)), {}},
+        {"every", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
+        {"resume", Type::enumOf({"auto", "never", "must"}), false, {}, constant(enumValue("auto")), {}},
+        {"dir", Type::of(Type::String), false, {}, constant(stringValue("checkpoints")), {}},
+    };
+    Value console;
+    std::vector<FieldSpec> track = {
+        {"project", Type::of(Type::Template), false, {}, constant(stringValue("{model}-{data}")), {}},
+        {"run", Type::of(Type::Template), false, {}, constant(stringValue("{model.int_params}-bs{batch}-lr{lr}")), {}},
+        {"sinks", Type::listOf(Type::decl("sink")), false, {}, [this]() -> std::optional<Value> {
+           auto c = callDefault(eval_, "console")();
+           if (!c) return std::nullopt;
+           Value list;
+           list.kind = Value::List;
+           list.items.push_back(*c);
+           return list;
+         }, {}},
+        {"notify", Type::of(Type::Notification), false, {}, nullptr, {}},
+        {"dir", Type::of(Type::String), false, {}, constant(stringValue("runs")), {}},
+    };
+    std::vector<FieldSpec> sweep = {
+        {"search", Type::decl("search"), false, {}, callDefault(eval_, "random"), {}},
+        {"trials", Type::of(Type::Int), false, positive(), constant(intValue(20)), {}},
+        {"parallel", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
+        {"prune", Type::decl("pruner"), false, {}, callDefault(eval_, "none"), {}},
+        {"objective", Type::of(Type::Objective), true, {}, nullptr, {}},
+    };
+    FieldSpec loss{"loss", Type::decl("loss"), true, {}, nullptr, {}};
+    loss.deferred = true;
+    FieldSpec trackSpec{"track", Type::of(Type::Any), false, {}, nullptr, track};
+    trackSpec.defaultBlock = true;
+    return {
+        {"data", Type::decl("dataset"), true, {}, nullptr, {}},
+        {"model", Type::decl("model"), true, {}, nullptr, {}},
+        loss,
+        {"metrics", Type::listOf(Type::decl("metric")), false, {}, constant([] { Value v; v.kind = Value::List; return v; }()), {}},
+        {"optimizer", Type::decl("optimizer"), true, {}, nullptr, {}},
+        {"schedule", Type::decl("schedule"), false, {}, callDefault(eval_, "constant"), {}},
+        {"strategy", Type::decl("strategy"), false, {}, callDefault(eval_, "single"), {}},
+        {"trainer", Type::of(Type::Any), true, {}, nullptr, trainer},
+        {"early_stop", Type::of(Type::Any), false, {}, nullptr, earlyStop},
+        {"checkpoint", Type::of(Type::Any), false, {}, nullptr, checkpoint},
+        trackSpec,
+        {"sweep", Type::of(Type::Any), false, {}, nullptr, sweep},
+    };
+  }
+
+  bool checkLoss(CheckedExperiment &exp) {
+    auto it = exp.fields.find("loss");
+    if (it == exp.fields.end() || !it->second.expr) return false;
+    Scope tensors;
+    auto bindTensor = [&](const std::string &name, const TensorType &t) {
+      Value v;
+      v.kind = Value::Tensor;
+      v.tensor = std::make_shared<TensorType>(t);
+      tensors.values[name] = v;
+    };
+    bindTensor("features", exp.data.features);
+    bindTensor("label", exp.data.label);
+    for (auto &[n, t] : exp.model.outputs) bindTensor(n, t);
+    Type lossType = Type::decl("loss");
+    const ast::Expr &expr = *it->second.expr;
+    auto loss = eval_.eval(expr, &lossType, tensors);
+    if (!loss || !eval_.conform(*loss, lossType, "field `loss`", expr.loc)) return false;
+    loss->loc = expr.loc;
+    it->second.value = *loss;
+    // A classifier's logits must have one entry per class of the data.
+    if (loss->callee->task == "classification" && exp.data.classes && expr.kind == ast::ExprKind::Call) {
+      const Value &first = loss->fields.front().second;
+      const ast::Expr &arg = *expr.args.front().value;
+      if (first.kind == Value::Tensor && !first.tensor->dims.empty()) {
+        const Dim &last = first.tensor->dims.back();
+        if (last.kind == Dim::Const && last.size != *exp.data.classes) {
+          std::string what = arg.kind == ast::ExprKind::Name ? "model output `" + arg.text + "`" : "the logits";
+          p_.diags.report(Diag::ClassCountMismatch, arg.loc, what, last.size, exp.data.decl->name, *exp.data.classes)
+              .note(exp.data.decl->loc, "dataset declared here");
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  bool checkMetrics(CheckedExperiment &exp) {
+    bool ok = true;
+    std::vector<std::string> names = {"loss"};
+    for (const Value &m : exp.fields.at("metrics").value.items) {
+      const std::string &task = m.callee->task;
+      if (!task.empty() && task != exp.data.task) {
+        p_.diags.report(Diag::MetricTaskMismatch, m.loc, m.callee->name, task, exp.data.decl->name, exp.data.task);
+        ok = false;
+      }
+      names.push_back(m.callee->name);
+    }
+    for (auto &[split, fraction] : exp.data.splits)
+      for (const std::string &n : names) exp.metrics.push_back(split + "." + n);
+    return ok;
+  }
+
+  // `max` for metrics that are better higher (accuracy), `min` otherwise.
+  std::string goalOf(const CheckedExperiment &exp, const std::string &metric) {
+    std::string name = metric.substr(metric.find('.') + 1);
+    for (const Value &m : exp.fields.at("metrics").value.items)
+      if (m.callee->name == name) return m.callee->goal.empty() ? "min" : m.callee->goal;
+    return "min";
+  }
+
+  bool checkMetricName(const CheckedExperiment &exp, const Value &ref) {
+    if (std::find(exp.metrics.begin(), exp.metrics.end(), ref.s) != exp.metrics.end()) return true;
+    Diagnostic &d = p_.diags.reportUnknown(Diag::UnknownMetric, ref.loc, ref.s, exp.metrics, ref.s);
+    std::string split = ref.s.substr(0, ref.s.find('.'));
+    if (!exp.data.hasSplit(split))
+      d.note(exp.data.decl->loc, fmt::format("dataset `{}` has no `{}` split", exp.data.decl->name, split));
+    std::string all;
+    for (const std::string &m : exp.metrics) all += (all.empty() ? "`" : ", `") + m + "`";
+    d.note("this experiment produces " + all);
+    return false;
+  }
+
+  bool checkMonitors(CheckedExperiment &exp) {
+    bool ok = true;
+    for (const char *section : {"early_stop", "checkpoint"}) {
+      auto it = exp.fields.find(section);
+      if (it == exp.fields.end()) continue;
+      Value &block = it->second.value;
+      Value *monitor = nullptr, *mode = nullptr;
+      for (auto &[n, v] : block.fields) {
+        if (n == "monitor") monitor = &v;
+        if (n == "mode") mode = &v;
+      }
+      if (!monitor) {  // checkpoint defaults to the validation loss when there is one
+        Value ref;
+        ref.kind = Value::MetricRef;
+        ref.s = exp.data.hasSplit("val") ? "val.loss" : "train.loss";
+        block.fields.insert(block.fields.begin(), {"monitor", ref});
+        monitor = &block.fields.front().second;
+      } else if (!checkMetricName(exp, *monitor)) {
+        ok = false;
+        continue;
+      }
+      std::string goal = goalOf(exp, monitor->s);
+      if (!mode) {
+        block.fields.emplace_back("mode", enumValue(goal));
+      } else if (mode->s != goal) {
+        p_.diags.report(Diag::ModeMismatch, mode->loc, monitor->s, goal == "max" ? "better when higher" : "better when lower",
+                        mode->s)
+            .fix(mode->loc, goal);
+      }
+    }
+    if (auto it = exp.fields.find("sweep"); it != exp.fields.end()) {
+      for (auto &[n, v] : it->second.value.fields) {
+        if (n != "objective") continue;
+        const Value &metric = v.fields[1].second;
+        const Value &goal = v.fields[0].second;
+        if (!checkMetricName(exp, metric)) {
+          ok = false;
+          continue;
+        }
+        std::string want = goalOf(exp, metric.s) == "max" ? "maximize" : "minimize";
+        if (goal.s != want)
+          p_.diags.report(Diag::ModeMismatch, goal.loc, metric.s,
+                          want == "maximize" ? "better when higher" : "better when lower", goal.s)
+              .fix(goal.loc, want);
+      }
+    }
+    return ok;
+  }
+
+  const Value *trainerField(const CheckedExperiment &exp, const std::string &name) {
+    return exp.fields.at("trainer").value.arg(name);
+  }
+
+  bool checkStrategy(CheckedExperiment &exp) {
+    const Value &strategy = exp.fields.at("strategy").value;
+    const Value *batch = trainerField(exp, "batch");
+    if (!batch) return true;
+    const std::string &kind = strategy.callee->name;
+    if (kind == "ddp" || kind == "zero") {
+      int64_t devices = strategy.arg("devices")->i;
+      return checkDivisible(batch->i, devices, batch->loc, strategy);
+    }
+    if (kind == "pipeline") {
+      int64_t stages = strategy.arg("stages")->i, micro = strategy.arg("microbatches")->i;
+      bool ok = true;
+      if (batch->i % micro != 0) {
+        p_.diags.report(Diag::MicrobatchNotDivisible, batch->loc, batch->i, micro)
+            .note(strategy.loc, "`pipeline` splits each batch into `microbatches` pieces");
+        ok = false;
+      }
+      size_t layers = exp.model.layerCount();
+      if (size_t(stages) > layers) {
+        p_.diags.report(Diag::PipelineTooDeep, strategy.loc, stages, exp.model.model->name, layers);
+        ok = false;
+      }
+      return ok;
+    }
+    return true;
+  }
+
+  bool checkDivisible(int64_t batch, int64_t devices, Loc at, const Value &strategy) {
+    if (batch % devices == 0) return true;
+    int64_t below = batch - batch % devices, above = below + devices;
+    Diagnostic &d = p_.diags.report(Diag::BatchNotDivisible, at, batch, devices);
+    d.note(strategy.loc, fmt::format("`{}` gives each device an equal share of the batch", strategy.callee->name));
+    std::string nearest = below > 0 ? fmt::format("{} or {}", below, above) : std::to_string(above);
+    d.note(fmt::format("nearest batch sizes that divide: {}", nearest));
+    return false;
+  }
+
+  bool checkTemplates(CheckedExperiment &exp) {
+    auto allowed = templateFields(exp);
+    bool ok = true;
+    const Value &track = exp.fields.at("track").value;
+    for (const char *name : {"project", "run"})
+      if (const Value *t = track.arg(name)) ok &= checkTemplate(p_, *t, allowed);
+    return ok;
+  }
+
+  Program &p_;
+  const Decl &d_;
+  Evaluator eval_;
+};
+
+}  // namespace
+
+std::optional<CheckedExperiment> checkExperiment(Program &program, const Decl &experiment) {
+  return ExperimentChecker(program, experiment).run();
+}
+
+}  // namespace mlc::sema

@@ -1,0 +1,252 @@
+#include "sema/ModelCheck.h"
+
+#include "sema/Shapes.h"
+
+namespace mlc::sema {
+
+size_t ModelInstance::layerCount() const {
+  size_t n = 0;
+  for (const OpRecord &op : ops)
+    if (op.call.callee) ++n;
+  return n;
+}
+
+namespace {
+
+class Instantiator {
+public:
+  Instantiator(Program &p, std::vector<const Decl *> &stack) : p_(p), stack_(stack) {}
+
+  std::optional<ModelInstance> run(const Decl &model, const Value &config, const InputBinding &binding) {
+    for (const Decl *active : stack_)
+      if (active == &model) {
+        p_.diags.report(Diag::RecursiveModel, binding.at, model.name).note(model.loc, "declared here");
+        return std::nullopt;
+      }
+    stack_.push_back(&model);
+    auto result = body(model, config, binding);
+    stack_.pop_back();
+    return result;
+  }
+
+private:
+  std::optional<ModelInstance> body(const Decl &model, const Value &config, const InputBinding &binding) {
+    ModelInstance inst;
+    inst.model = &model;
+    inst.config = config;
+    Evaluator eval(p_, model.file);
+    eval.onLayerCall = [&](const Value &call, const Value &result) {
+      if (inst.ops.size() == kMaxModelOps) tooLarge_ = true;
+      if (tooLarge_) return;
+      OpRecord op;
+      op.loc = call.loc;
+      op.output = *result.tensor;
+      if (call.callee) {
+        op.op = call.callee->name;
+        for (auto &[n, v] : call.fields) {
+          if (v.kind == Value::Tensor) op.inputs.push_back(*v.tensor);
+          else op.call.fields.emplace_back(n, v);
+        }
+        op.call.kind = Value::Call;
+        op.call.callee = call.callee;
+      } else {
+        op.op = call.s;
+        for (const Value &v : call.items)
+          if (v.kind == Value::Tensor) op.inputs.push_back(*v.tensor);
+      }
+      inst.ops.push_back(std::move(op));
+    };
+    eval.instantiateModel = [&](const Decl &inner, std::vector<Value> tensors,
+                                std::vector<std::pair<std::string, Value>> params, Loc at) -> std::optional<Value> {
+      Value innerConfig;
+      innerConfig.kind = Value::Call;
+      innerConfig.callee = &inner;
+      innerConfig.fields = std::move(params);
+      InputBinding b;
+      b.at = at;
+      for (Value &t : tensors) b.tensors.push_back(*t.tensor);
+      Instantiator nested(p_, stack_);
+      auto sub = nested.run(inner, innerConfig, b);
+      if (!sub) return std::nullopt;
+      for (OpRecord &op : sub->ops) inst.ops.push_back(std::move(op));
+      if (sub->outputs.size() == 1) {
+        Value out;
+        out.kind = Value::Tensor;
+        out.loc = at;
+        out.tensor = std::make_shared<TensorType>(sub->outputs[0].second);
+        return out;
+      }
+      Value record;
+      record.kind = Value::Record;
+      record.loc = at;
+      for (auto &[n, t] : sub->outputs) {
+        Value out;
+        out.kind = Value::Tensor;
+        out.loc = at;
+        out.tensor = std::make_shared<TensorType>(t);
+        record.fields.emplace_back(n, out);
+      }
+      return record;
+    };
+
+    Scope scope;
+    std::map<std::string, int64_t> ints;
+    for (auto &[n, v] : config.fields) {
+      scope.values[n] = v;
+      if (v.kind == Value::Int) ints[n] = v.i;
+    }
+    size_t errorsBefore = p_.diags.errorCount();
+    bool inputsDone = false;
+    size_t inputIndex = 0;
+    for (const ast::ModelStmt &s : model.model->body) {
+      if (s.kind == ast::ModelStmt::Input) {
+        if (inputsDone) {
+          p_.diags.report(Diag::InputNotFirst, s.loc);
+          continue;
+        }
+        input(s, inst, scope, ints, binding, inputIndex++);
+        continue;
+      }
+      inputsDone = true;
+      stmt(s, inst, scope, eval);
+    }
+    if (!binding.tensors.empty() && binding.tensors.size() != inst.inputs.size() && binding.datasetName.empty())
+      p_.diags.report(Diag::TooManyInputs, binding.at, model.name, inst.inputs.size(), binding.tensors.size());
+    if (tooLarge_) p_.diags.report(Diag::ModelTooLarge, binding.at.valid() ? binding.at : model.loc, model.name, kMaxModelOps);
+    if (inst.outputs.empty() && p_.diags.errorCount() == errorsBefore)
+      p_.diags.report(Diag::ModelHasNoOutput, model.loc, model.name);
+    if (p_.diags.errorCount() > errorsBefore) return std::nullopt;
+    return inst;
+  }
+
+  void input(const ast::ModelStmt &s, ModelInstance &inst, Scope &scope, std::map<std::string, int64_t> &ints,
+             const InputBinding &binding, size_t index) {
+    TensorType declared = declaredTensor(*s.type, ints);
+    TensorType actual = declared;
+    if (index < binding.tensors.size()) {
+      actual = binding.tensors[index];
+      bool ok = actual.dtype == declared.dtype && actual.dims.size() == declared.dims.size();
+      for (size_t k = 0; ok && k < declared.dims.size(); ++k) {
+        const Dim &want = declared.dims[k];
+        const Dim &got = actual.dims[k];
+        if (want.kind == Dim::Var) {
+          auto it = ints.find(want.var);
+          if (it == ints.end() && got.kind == Dim::Const) {
+            ints[want.var] = got.size;  // `d` in `f32[batch, d]` becomes usable as an int
+            Value v;
+            v.kind = Value::Int;
+            v.i = got.size;
+            v.loc = s.loc;
+            scope.values[want.var] = v;
+          } else if (it == ints.end() || got.kind != Dim::Const || it->second != got.size) {
+            ok = it == ints.end() && got.kind != Dim::Const;
+          }
+        } else {
+          ok = want == got;
+        }
+      }
+      if (!ok) {
+        std::string want = "`" + toString(declared) + "`", got = "`" + toString(actual) + "`";
+        if (!binding.datasetName.empty())
+          p_.diags.report(Diag::InputShapeMismatch, binding.at, s.name.text, want, binding.datasetName, got)
+              .note(s.loc, "input declared here");
+        else
+          p_.diags.report(Diag::ShapeMismatch, binding.at, s.name.text, inst.model->name, want, got)
+              .note(s.loc, "input declared here");
+        return;
+      }
+    } else {
+      for (const Dim &d : declared.dims)
+        if (d.kind == Dim::Var) {
+          p_.diags.report(Diag::UnboundDimension, s.type->loc, d.var, inst.model->name);
+          return;
+        }
+    }
+    inst.inputs.emplace_back(s.name.text, actual);
+    Value v;
+    v.kind = Value::Tensor;
+    v.loc = s.name.loc;
+    v.tensor = std::make_shared<TensorType>(actual);
+    scope.values[s.name.text] = v;
+  }
+
+  bool stmt(const ast::ModelStmt &s, ModelInstance &inst, Scope &scope, Evaluator &eval) {
+    if (tooLarge_) return false;
+    switch (s.kind) {
+    case ast::ModelStmt::Input: return false;  // handled above
+    case ast::ModelStmt::Let:
+    case ast::ModelStmt::Output: {
+      auto v = eval.eval(*s.value, nullptr, scope);
+      if (!v) {
+        scope.values[s.name.text] = Value{};  // poisoned: later uses stay quiet
+        return false;
+      }
+      if (s.kind == ast::ModelStmt::Output) {
+        if (v->kind != Value::Tensor) {
+          p_.diags.report(Diag::NotATensor, s.value->loc, describe(*v));
+          return false;
+        }
+        if (s.type) {
+          TensorType declared = declaredTensor(*s.type, intsOf(scope));
+          if (!(declared == *v->tensor)) {
+            p_.diags.report(Diag::ShapeMismatch, s.value->loc, s.name.text, inst.model->name,
+                            "`" + toString(declared) + "`", "`" + toString(*v->tensor) + "`");
+            return false;
+          }
+        }
+        for (auto &[n, t] : inst.outputs)
+          if (n == s.name.text) {
+            p_.diags.report(Diag::Redefinition, s.name.loc, n);
+            return false;
+          }
+        inst.outputs.emplace_back(s.name.text, *v->tensor);
+      }
+      scope.values[s.name.text] = std::move(*v);
+      return true;
+    }
+    case ast::ModelStmt::Repeat: {
+      Type count = Type::of(Type::Int);
+      auto n = eval.eval(*s.value, &count, scope);
+      if (!n) return false;
+      if (n->kind != Value::Int || n->i < 0 || n->i > kMaxRepeat) {
+        p_.diags.report(Diag::BadRepeatCount, s.value->loc, kMaxRepeat, describe(*n));
+        return false;
+      }
+      for (int64_t i = 0; i < n->i; ++i) {
+        if (!s.name.text.empty()) {
+          Value index;
+          index.kind = Value::Int;
+          index.i = i;
+          index.loc = s.name.loc;
+          scope.values[s.name.text] = index;
+        }
+        for (const ast::ModelStmt &inner : s.body)
+          if (!stmt(inner, inst, scope, eval)) return false;  // the same error would repeat n times
+      }
+      return true;
+    }
+    }
+    return false;
+  }
+
+  static std::map<std::string, int64_t> intsOf(const Scope &scope) {
+    std::map<std::string, int64_t> out;
+    for (auto &[n, v] : scope.values)
+      if (v.kind == Value::Int) out[n] = v.i;
+    return out;
+  }
+
+  Program &p_;
+  std::vector<const Decl *> &stack_;
+  bool tooLarge_ = false;
+};
+
+}  // namespace
+
+std::optional<ModelInstance> instantiateModel(Program &program, const Decl &model, const Value &config,
+                                              const InputBinding &inputs) {
+  std::vector<const Decl *> stack;
+  return Instantiator(program, stack).run(model, config, inputs);
+}
+
+}  // namespace mlc::sema

@@ -1,0 +1,41 @@
+// Instantiates a model with concrete hyperparameters and infers the shape
+// of every value in its body, through composite models and `repeat`.
+#pragma once
+
+#include "sema/Eval.h"
+
+namespace mlc::sema {
+
+/// One primitive operation of an instantiated model (composites inlined).
+struct OpRecord {
+  std::string op;                 // layer name, or `+`, `-`, `*`, `/`
+  Loc loc;
+  std::vector<TensorType> inputs;
+  TensorType output;
+  Value call;                     // the layer's checked non-tensor arguments
+};
+
+struct ModelInstance {
+  const Decl *model = nullptr;
+  Value config;  // Call value: every hyperparameter, defaults filled in
+  std::vector<std::pair<std::string, TensorType>> inputs, outputs;
+  std::vector<OpRecord> ops;
+  size_t layerCount() const;  // ops that are layers (not elementwise arithmetic)
+};
+
+/// How the model's inputs are fed: from another model's tensors (a call in a
+/// model body) or from a dataset (the experiment's model).
+struct InputBinding {
+  std::vector<TensorType> tensors;  // by position; empty: inputs must be fully concrete
+  std::string datasetName;          // set when the tensors come from a dataset
+  Loc at;
+};
+
+constexpr int64_t kMaxRepeat = 10000;
+constexpr size_t kMaxModelOps = 100000;
+
+/// Reports every error in the body; returns nullopt if there were any.
+std::optional<ModelInstance> instantiateModel(Program &program, const Decl &model, const Value &config,
+                                              const InputBinding &inputs);
+
+}  // namespace mlc::sema

@@ -1,0 +1,81 @@
+// The checked program: every module that was loaded, the declarations they
+// define, and what each file can see. Sema's passes fill it in order.
+#pragma once
+
+#include "diagnostics/Diagnostics.h"
+#include "parse/Ast.h"
+#include "sema/Value.h"
+
+#include <deque>
+#include <map>
+#include <memory>
+
+namespace mlc::sema {
+
+struct Param {
+  std::string name;
+  Loc loc;
+  Type type;
+  const ast::TypeExpr *pattern = nullptr;  // tensor parameters: the shape as written
+  std::optional<Interval> range;
+  std::optional<Value> defaultValue;
+  const ast::Param *ast = nullptr;
+};
+
+struct Decl {
+  enum Kind { Extern, Model, Dataset, Experiment } kind = Extern;
+  std::string name;
+  Loc loc;       // the name
+  FileId file = 0;
+  bool stdlib = false;
+  std::string externKind;  // layer, loss, metric, optimizer, ...
+  std::string goal;        // @goal(max|min)
+  std::string task;        // @task(classification|regression|binary)
+  bool variadic = false;   // @variadic: positional arguments gather into the first parameter
+  std::vector<Param> params;
+  bool signatureResolved = false;
+  const ast::Extern *ext = nullptr;
+  const ast::Model *model = nullptr;
+  const ast::Dataset *dataset = nullptr;
+  const ast::Experiment *experiment = nullptr;
+
+  /// `optimizer`, `model`, `dataset`, ... and the same with an article.
+  std::string kindName() const;
+  std::string kindWithArticle() const;
+  const Param *param(const std::string &n) const;
+};
+
+struct Module {
+  std::string name;  // std.nn, or the path for the root file
+  FileId file = 0;
+  std::unique_ptr<ast::File> ast;
+  std::vector<Decl *> decls;
+  std::map<std::string, Decl *> visible;  // own declarations and imports
+  bool loading = false;                   // for import cycle detection
+};
+
+class Program {
+public:
+  Program(SourceManager &sources, Diagnostics &diags, std::string stdlibDir)
+      : sources(sources), diags(diags), stdlibDir(std::move(stdlibDir)) {}
+
+  SourceManager &sources;
+  Diagnostics &diags;
+  std::string stdlibDir;
+  std::deque<Decl> decls;
+  std::vector<std::unique_ptr<Module>> modules;
+  Module *root = nullptr;
+  /// Declarations every file sees without importing: all std modules but
+  /// std.nn (whose layer names users often want for themselves).
+  std::map<std::string, Decl *> prelude;
+
+  /// Name lookup as seen from `file`: its own names, then imports, then the prelude.
+  const Decl *lookup(FileId file, const std::string &name) const;
+  /// Every name visible from `file` (for "did you mean").
+  std::vector<std::string> visibleNames(FileId file) const;
+  /// Every visible declaration of one kind (for "did you mean" and notes).
+  std::vector<const Decl *> visibleOfKind(FileId file, const std::string &kind) const;
+  Module *moduleOf(FileId file) const;
+};
+
+}  // namespace mlc::sema

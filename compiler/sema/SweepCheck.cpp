@@ -1,0 +1,248 @@
+#include "sema/SweepCheck.h"
+
+#include "sema/ModelCheck.h"
+
+#include <cmath>
+
+namespace mlc::sema {
+
+namespace {
+
+// More variants than this are not each instantiated: their shapes are
+// checked one parameter at a time instead.
+constexpr size_t kMaxVariantsChecked = 64;
+
+struct Target {
+  Type type;
+  std::optional<Interval> range;
+  bool structural = false;
+};
+
+class SweepChecker {
+public:
+  SweepChecker(Program &p, Evaluator &eval, CheckedExperiment &exp) : p_(p), eval_(eval), exp_(exp) {}
+
+  bool run() {
+    const ast::Field *block = nullptr;
+    for (const ast::Field &f : exp_.decl->experiment->fields)
+      if (f.kind == ast::Field::Block && f.pathText() == "sweep") block = &f;
+    if (!block) return true;
+    bool ok = true;
+    for (const ast::Field &f : block->block) {
+      if (f.kind != ast::Field::Sweep) continue;
+      ok &= entry(f);
+    }
+    if (exp_.sweep.empty() && ok) {
+      p_.diags.report(Diag::EmptySweep, block->loc).note("add entries such as `optimizer.lr ~ loguniform(1e-4, 1e-1)`");
+      return false;
+    }
+    if (!ok) return false;
+    ok &= searchSettings(*block);
+    ok &= variants();
+    return ok;
+  }
+
+private:
+  // Every parameter a sweep may name, for lookups and "did you mean".
+  std::vector<std::pair<std::string, Target>> targets() {
+    std::vector<std::pair<std::string, Target>> out;
+    auto addCall = [&](const std::string &section, const Value &call, bool structural) {
+      if (call.kind != Value::Call || !call.callee) return;
+      for (const Param &p : call.callee->params) {
+        if (p.type.kind == Type::Tensor) continue;
+        bool shapes = structural && (p.type.kind == Type::Int || p.type.kind == Type::Bool || p.type.kind == Type::Enum);
+        out.push_back({section + "." + p.name, {p.type, p.range, shapes}});
+      }
+    };
+    addCall("model", exp_.model.config, true);
+    for (const char *section : {"optimizer", "loss", "schedule", "strategy"})
+      if (auto it = exp_.fields.find(section); it != exp_.fields.end()) addCall(section, it->second.value, false);
+    Interval positive{0.0, std::nullopt, false, true, std::nullopt};
+    out.push_back({"trainer.epochs", {Type::of(Type::Int), positive, false}});
+    out.push_back({"trainer.batch", {Type::of(Type::Int), positive, false}});
+    out.push_back({"trainer.seed", {Type::of(Type::Int), std::nullopt, false}});
+    out.push_back({"trainer.grad_clip", {Type::of(Type::Float), Interval{0.0, std::nullopt, true, true, std::nullopt}, false}});
+    return out;
+  }
+
+  bool entry(const ast::Field &f) {
+    std::string path = f.pathText();
+    Loc pathLoc = Loc::span(f.path.front().loc, f.path.back().loc);
+    for (const SweepDim &prev : exp_.sweep)
+      if (prev.path == path) {
+        p_.diags.report(Diag::DuplicateSweepTarget, pathLoc, path).note(prev.loc, "first swept here");
+        return false;
+      }
+    auto all = targets();
+    auto it = std::find_if(all.begin(), all.end(), [&](auto &t) { return t.first == path; });
+    if (it == all.end()) {
+      std::vector<std::string> names;
+      for (auto &[n, t] : all) names.push_back(n);
+      p_.diags.reportUnknown(Diag::SweepUnknownTarget, pathLoc, path, names, path);
+      return false;
+    }
+    const Target &target = it->second;
+    Scope empty;
+    Type spaceType = Type::decl("space");
+    auto space = eval_.eval(*f.value, &spaceType, empty);
+    if (!space || !eval_.conform(*space, spaceType, "`~`", f.value->loc)) return false;
+    space->loc = f.value->loc;
+    SweepDim dim;
+    dim.path = path;
+    dim.loc = pathLoc;
+    dim.type = target.type;
+    dim.structural = target.structural;
+    if (!domain(*space, target, dim)) return false;
+    dim.space = std::move(*space);
+    exp_.sweep.push_back(std::move(dim));
+    return true;
+  }
+
+  bool domain(const Value &space, const Target &target, SweepDim &dim) {
+    const std::string &kind = space.callee->name;
+    const std::string what = "`" + dim.path + "`";
+    auto rangeCheck = [&](const Value &v, bool openEndOk) {
+      if (!target.range || !v.isNumber() || target.range->contains(v.number())) return true;
+      // `uniform(0, 1)` never draws 1, so it fits `in [0, 1)`.
+      if (openEndOk && target.range->hi && v.number() == *target.range->hi) return true;
+      p_.diags.report(Diag::SweepOutOfRange, v.loc, dim.path, toString(v), target.range->toString());
+      return false;
+    };
+    if (kind == "choice") {
+      const Value &values = *space.arg("values");
+      if (values.items.empty()) {
+        p_.diags.report(Diag::EmptyChoice, space.loc);
+        return false;
+      }
+      bool ok = true;
+      for (const Value &v : values.items) {
+        Value copy = v;
+        if (!eval_.conform(copy, target.type, what, v.loc) || !rangeCheck(copy, false)) {
+          ok = false;
+          continue;
+        }
+        for (const Value &seen : dim.values)
+          if (toString(seen) == toString(copy)) {
+            p_.diags.report(Diag::DuplicateChoice, v.loc, toString(copy));
+          }
+        dim.values.push_back(copy);
+      }
+      return ok;
+    }
+    const Value &low = *space.arg("low"), &high = *space.arg("high");
+    if (kind == "randint") {
+      if (target.type.kind != Type::Int && target.type.kind != Type::Float) {
+        p_.diags.report(Diag::SweepTypeMismatch, space.loc, dim.path, "`" + toString(target.type) + "`", kind, "int");
+        return false;
+      }
+      if (low.i > high.i) {
+        p_.diags.report(Diag::BadDomain, space.loc, kind, "low <= high", toString(low), toString(high));
+        return false;
+      }
+      if (!rangeCheck(low, false) || !rangeCheck(high, false)) return false;
+      if (high.i - low.i < 1024)
+        for (int64_t v = low.i; v <= high.i; ++v) {
+          Value x;
+          x.kind = Value::Int;
+          x.i = v;
+          x.loc = space.loc;
+          dim.values.push_back(x);
+        }
+      return true;
+    }
+    // uniform, loguniform: continuous.
+    if (target.structural) {
+      p_.diags.report(Diag::SweepStructuralInfinite, space.loc, dim.path)
+          .note("use `choice(...)` or `randint(low, high)`; each value is compiled as its own variant");
+      return false;
+    }
+    if (target.type.kind != Type::Float) {
+      p_.diags.report(Diag::SweepTypeMismatch, space.loc, dim.path, "`" + toString(target.type) + "`", kind, "float");
+      return false;
+    }
+    bool logScale = kind == "loguniform";
+    if (!(low.number() < high.number()) || (logScale && low.number() <= 0)) {
+      p_.diags.report(Diag::BadDomain, space.loc, kind, logScale ? "0 < low < high" : "low < high", toString(low),
+                      toString(high));
+      return false;
+    }
+    return rangeCheck(low, false) && rangeCheck(high, true);
+  }
+
+  bool searchSettings(const ast::Field &block) {
+    const Value &sweep = exp_.fields.at("sweep").value;
+    const Value *search = sweep.arg("search");
+    int64_t trials = sweep.arg("trials")->i, parallel = sweep.arg("parallel")->i;
+    if (search && search->callee->name == "grid") {
+      int64_t points = 1;
+      for (const SweepDim &d : exp_.sweep) {
+        if (!d.finite()) {
+          p_.diags.report(Diag::GridNeedsFinite, d.space.loc, d.path).note(search->loc, "grid search chosen here");
+          return false;
+        }
+        if (__builtin_mul_overflow(points, int64_t(d.values.size()), &points)) points = INT64_MAX;
+      }
+      bool trialsSet = false;
+      for (const ast::Field &f : block.block)
+        if (f.kind == ast::Field::Assign && f.pathText() == "trials") trialsSet = true;
+      if (trialsSet && points != trials)
+        p_.diags.report(Diag::GridTrialsMismatch, sweep.arg("trials")->loc, points, trials);
+    }
+    if (parallel > trials)
+      p_.diags.report(Diag::ParallelExceedsTrials, sweep.arg("parallel")->loc, parallel, trials, parallel - trials);
+    return true;
+  }
+
+  // Every value of a structural parameter compiles to its own model
+  // variant, so each must type-check, not just the one in `model = ...`.
+  bool variants() {
+    bool ok = true;
+    for (const SweepDim &d : exp_.sweep) {
+      if (d.path == "trainer.batch") {
+        for (const Value &v : d.values) ok &= checkBatch(v);
+        continue;
+      }
+      if (!d.structural) continue;
+      size_t n = std::min(d.values.size(), kMaxVariantsChecked);
+      for (size_t i = 0; i < n; ++i) ok &= checkVariant(d, d.values[i]);
+    }
+    return ok;
+  }
+
+  bool checkBatch(const Value &v) {
+    const Value &strategy = exp_.fields.at("strategy").value;
+    const Value *devices = strategy.arg("devices");
+    if (!devices || v.i % devices->i == 0) return true;
+    p_.diags.report(Diag::BatchNotDivisible, v.loc, v.i, devices->i)
+        .note(strategy.loc, fmt::format("`{}` gives each device an equal share of the batch", strategy.callee->name));
+    return false;
+  }
+
+  bool checkVariant(const SweepDim &d, const Value &value) {
+    Value config = exp_.model.config;
+    std::string param = d.path.substr(d.path.find('.') + 1);
+    for (auto &[n, v] : config.fields)
+      if (n == param) v = value;
+    InputBinding binding;
+    binding.tensors = {exp_.data.features};
+    binding.datasetName = exp_.data.decl->name;
+    binding.at = value.loc;
+    size_t before = p_.diags.all().size();
+    if (instantiateModel(p_, *exp_.model.model, config, binding)) return true;
+    // Errors of a variant say which value caused them.
+    p_.diags.noteSince(before, value.loc, fmt::format("when `{}` = {}", d.path, toString(value)));
+    return false;
+  }
+
+  Program &p_;
+  Evaluator &eval_;
+  CheckedExperiment &exp_;
+};
+
+}  // namespace
+
+bool checkSweep(Program &program, Evaluator &eval, CheckedExperiment &exp) {
+  return SweepChecker(program, eval, exp).run();
+}
+
+}  // namespace mlc::sema

@@ -1,0 +1,25 @@
+# lit configuration for mlc's FileCheck tests. CTest passes the build's tool
+# directory; every test runs `mlc` from there.
+import os
+
+import lit.formats
+
+config.name = "mlc"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlp", ".test"]
+config.excludes = ["Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = lit_config.params.get(
+    "exec_root", os.path.join(config.test_source_root, "Output"))
+
+tool_dir = os.path.abspath(lit_config.params["tool_dir"])
+llvm_bin = lit_config.params.get("llvm_bin", "/usr/lib/llvm-14/bin")
+source_root = os.path.dirname(os.path.dirname(config.test_source_root))
+
+config.substitutions.append(("%mlc", os.path.join(tool_dir, "mlc")))
+config.substitutions.append(("%stdlib", os.path.join(source_root, "stdlib")))
+config.substitutions.append(("%examples", os.path.join(source_root, "examples")))
+config.environment["PATH"] = os.pathsep.join(
+    [tool_dir, llvm_bin, config.environment.get("PATH", "")])
+# Diagnostics must not depend on the terminal the tests run in.
+config.environment["NO_COLOR"] = "1"
