@@ -238,7 +238,7 @@ std::optional<Value> Evaluator::eval(const ast::Expr &e, const Type *expected, c
     if (!conform(*target, metric, "`" + e.text + "`", e.lhs->loc)) return std::nullopt;
     Value v = make(Value::Record, e.loc);
     v.s = "objective";
-    Value goal = make(Value::Enum, e.loc);
+    Value goal = make(Value::Enum, {e.loc.file, e.loc.begin, e.loc.begin + uint32_t(e.text.size())});
     goal.s = e.text;
     v.fields.emplace_back("goal", goal);
     v.fields.emplace_back("metric", std::move(*target));

@@ -246,7 +246,7 @@ private:
         block.fields.emplace_back("mode", enumValue(goal));
       } else if (mode->s != goal) {
         p_.diags.report(Diag::ModeMismatch, mode->loc, monitor->s, goal == "max" ? "better when higher" : "better when lower",
-                        mode->s)
+                        "mode", mode->s)
             .fix(mode->loc, goal);
       }
     }
@@ -262,7 +262,7 @@ private:
         std::string want = goalOf(exp, metric.s) == "max" ? "maximize" : "minimize";
         if (goal.s != want)
           p_.diags.report(Diag::ModeMismatch, goal.loc, metric.s,
-                          want == "maximize" ? "better when higher" : "better when lower", goal.s)
+                          want == "maximize" ? "better when higher" : "better when lower", "objective", goal.s)
               .fix(goal.loc, want);
       }
     }

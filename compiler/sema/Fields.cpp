@@ -1,5 +1,7 @@
 #include "sema/Fields.h"
 
+#include <set>
+
 namespace mlc::sema {
 
 std::function<std::optional<Value>()> callDefault(Evaluator &eval, std::string name) {
@@ -16,6 +18,7 @@ CheckedFields checkFields(Evaluator &eval, const std::vector<ast::Field> &fields
                           bool allowSweep) {
   Diagnostics &diags = eval.program().diags;
   CheckedFields out;
+  std::set<std::string> written;  // set in the source, even if wrongly: never "missing"
   std::vector<std::string> names;
   for (const FieldSpec &s : specs) names.push_back(s.name);
   for (const ast::Field &f : fields) {
@@ -34,8 +37,10 @@ CheckedFields checkFields(Evaluator &eval, const std::vector<ast::Field> &fields
       ok = false;
       continue;
     }
-    if (auto prev = out.find(name); prev != out.end()) {
-      diags.report(Diag::DuplicateField, nameLoc, name).note(prev->second.loc, "first set here");
+    if (!written.insert(name).second) {
+      auto prev = out.find(name);
+      Diagnostic &d = diags.report(Diag::DuplicateField, nameLoc, name);
+      if (prev != out.end()) d.note(prev->second.loc, "first set here");
       ok = false;
       continue;
     }
@@ -81,7 +86,7 @@ CheckedFields checkFields(Evaluator &eval, const std::vector<ast::Field> &fields
     out[name] = std::move(cf);
   }
   for (const FieldSpec &s : specs) {
-    if (out.count(s.name)) continue;
+    if (out.count(s.name) || written.count(s.name)) continue;
     if (s.required) {
       diags.report(Diag::MissingField, contextLoc, context, s.name);
       ok = false;
