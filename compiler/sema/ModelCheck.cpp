@@ -123,6 +123,11 @@ private:
              const InputBinding &binding, size_t index) {
     TensorType declared = declaredTensor(*s.type, ints);
     TensorType actual = declared;
+    if (index >= binding.tensors.size() && !binding.datasetName.empty()) {
+      p_.diags.report(Diag::UnknownInput, s.loc, inst.model->name, s.name.text, binding.datasetName)
+          .note("a dataset feeds its `features` to the model's single input");
+      return;
+    }
     if (index < binding.tensors.size()) {
       actual = binding.tensors[index];
       bool ok = actual.dtype == declared.dtype && actual.dims.size() == declared.dims.size();
