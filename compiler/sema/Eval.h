@@ -51,7 +51,7 @@ public:
   /// Set by the model checker: instantiates a model called inside another
   /// model's body with tensor arguments.
   std::function<std::optional<Value>(const Decl &model, std::vector<Value> tensors,
-                                     std::vector<std::pair<std::string, Value>> params, Loc at)>
+                                     std::vector<NamedValue> params, Loc at)>
       instantiateModel;
   /// Set by the model checker: records each layer call (for the op list).
   std::function<void(const Value &call, const Value &result)> onLayerCall;

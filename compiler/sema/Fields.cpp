@@ -60,7 +60,7 @@ CheckedFields checkFields(Evaluator &eval, const std::vector<ast::Field> &fields
       cf.value.loc = nameLoc;
       for (auto &[n, v] : inner) cf.value.fields.emplace_back(n, v.value);
       // Keep the schema's order, not the map's, so dumps read like the docs.
-      std::vector<std::pair<std::string, Value>> ordered;
+      std::vector<NamedValue> ordered;
       for (const FieldSpec &s : spec->block)
         for (auto &[n, v] : cf.value.fields)
           if (n == s.name) ordered.emplace_back(n, v);

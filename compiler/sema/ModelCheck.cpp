@@ -57,7 +57,7 @@ private:
       inst.ops.push_back(std::move(op));
     };
     eval.instantiateModel = [&](const Decl &inner, std::vector<Value> tensors,
-                                std::vector<std::pair<std::string, Value>> params, Loc at) -> std::optional<Value> {
+                                std::vector<NamedValue> params, Loc at) -> std::optional<Value> {
       Value innerConfig;
       innerConfig.kind = Value::Call;
       innerConfig.callee = &inner;

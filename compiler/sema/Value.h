@@ -73,6 +73,8 @@ struct Interval {
   std::string toString() const;   // `in [0, 1)`, `> 0`
 };
 
+struct NamedValue;  // a (name, value) pair; std::pair cannot hold the incomplete Value
+
 /// A compile-time value. Calls keep the callee and their arguments, with
 /// defaults filled in, so later stages see every knob explicitly.
 struct Value {
@@ -89,7 +91,7 @@ struct Value {
   bool b = false;
   std::string s;                                       // String, Enum, MetricRef, Runtime description
   std::vector<Value> items;                            // List; Range: lo, hi
-  std::vector<std::pair<std::string, Value>> fields;   // Record; Call arguments
+  std::vector<NamedValue> fields;   // Record; Call arguments
   std::vector<bool> defaulted;                         // Call: which arguments came from defaults
   const sema::Decl *callee = nullptr;                  // Call
   std::shared_ptr<TensorType> tensor;                  // Tensor
@@ -97,6 +99,12 @@ struct Value {
   bool isNumber() const { return kind == Int || kind == Float; }
   double number() const { return kind == Int ? double(i) : f; }
   const Value *arg(const std::string &name) const;
+};
+
+struct NamedValue {
+  NamedValue(std::string name, Value value) : first(std::move(name)), second(std::move(value)) {}
+  std::string first;
+  Value second;
 };
 
 std::string toString(const Value &v);  // as mlp source would write it
