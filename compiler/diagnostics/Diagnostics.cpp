@@ -139,6 +139,7 @@ std::string closestMatch(const std::string &name, const std::vector<std::string>
 }
 
 Diagnostic &Diagnostics::add(Diagnostic d) {
+  if (d.severity == Severity::Error) ++errorReports_;
   // The same model or dataset may be checked for several experiments or
   // sweep variants; say each thing once.
   for (Diagnostic &prev : diags_)

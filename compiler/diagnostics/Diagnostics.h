@@ -81,6 +81,9 @@ public:
   }
 
   size_t errorCount() const { return errors_; }
+  /// Errors reported so far, counting repeats that were merged into an
+  /// earlier identical one: what a pass compares to learn if it failed.
+  size_t errorReports() const { return errorReports_; }
   bool hasErrors() const { return errors_ > 0; }
   const std::vector<Diagnostic> &all() const { return diags_; }
   /// Once this many errors are reported, later ones are dropped (0: no limit).
@@ -97,6 +100,7 @@ private:
   std::vector<Diagnostic> diags_;
   Diagnostic sink_{};  // receives reports past the error limit
   size_t errors_ = 0;
+  size_t errorReports_ = 0;
   size_t errorLimit_ = 50;
   bool limitReported_ = false;
 };

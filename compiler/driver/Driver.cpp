@@ -48,9 +48,9 @@ int compileFile(const std::string &path, Emit emit, const Options &opts, SourceM
     dumpAst(*ast, sources, std::cout);
     return diags.hasErrors() ? 1 : 0;
   }
-  size_t errorsBefore = diags.errorCount();
+  size_t errorsBefore = diags.errorReports();
   sema::SemaResult result = sema::analyze(sources, diags, file, opts.stdlibDir);
-  if (diags.errorCount() > errorsBefore) return 1;
+  if (diags.errorReports() > errorsBefore) return 1;
   if (emit == Emit::Sema) sema::dumpSema(result, std::cout);
   return 0;
 }

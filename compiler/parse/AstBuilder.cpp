@@ -342,9 +342,9 @@ private:
 
 std::unique_ptr<ast::File> buildAst(P::FileContext *tree, FileId file, const OffsetMap &offsets, Diagnostics &diags) {
   Builder b(file, offsets, diags);
-  size_t before = diags.errorCount();
+  size_t before = diags.errorReports();
   auto out = b.file(tree);
-  if (diags.errorCount() > before) return nullptr;
+  if (diags.errorReports() > before) return nullptr;
   return out;
 }
 

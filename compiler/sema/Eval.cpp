@@ -554,6 +554,13 @@ std::optional<Value> Evaluator::callDecl(const Decl &cd, const ast::Expr *call, 
     hasTensors = true;
     if (!shapes.match(p, *result.fields[i].second.tensor, argLocs[i])) return std::nullopt;
   }
+  for (auto &[divisor, whole] : d.divides) {
+    auto a = shapes.intValue(divisor), b = shapes.intValue(whole);
+    if (a && b && (*a == 0 || *b % *a != 0)) {
+      p_.diags.report(Diag::NotDivisible, at, divisor, *a, whole, *b, callee);
+      return std::nullopt;
+    }
+  }
   if (d.ext && d.ext->result && d.ext->result->shaped) {
     auto t = shapes.result(*d.ext->result, at);
     if (!t) return std::nullopt;
@@ -623,7 +630,10 @@ private:
       if (n == "goal" && (arg == "max" || arg == "min")) d_.goal = arg;
       else if (n == "task" && !arg.empty()) d_.task = arg;
       else if (n == "variadic" && a.args.empty()) d_.variadic = true;
-      else p_.diags.reportUnknown(Diag::UnknownAnnotation, a.name.loc, n, {"goal", "task", "variadic"}, n);
+      else if (n == "divides" && a.args.size() == 2 && a.args[0]->kind == ast::ExprKind::Name &&
+               a.args[1]->kind == ast::ExprKind::Name)
+        d_.divides.emplace_back(a.args[0]->text, a.args[1]->text);
+      else p_.diags.reportUnknown(Diag::UnknownAnnotation, a.name.loc, n, {"goal", "task", "variadic", "divides"}, n);
     }
   }
 

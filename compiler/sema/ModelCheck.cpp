@@ -66,8 +66,13 @@ private:
       b.at = at;
       for (Value &t : tensors) b.tensors.push_back(*t.tensor);
       Instantiator nested(p_, stack_);
+      size_t before = p_.diags.all().size();
       auto sub = nested.run(inner, innerConfig, b);
-      if (!sub) return std::nullopt;
+      if (!sub) {
+        // Errors inside a composite point into its body; say where it was used.
+        p_.diags.noteSince(before, at, fmt::format("in model `{}` called here", inner.name));
+        return std::nullopt;
+      }
       for (OpRecord &op : sub->ops) inst.ops.push_back(std::move(op));
       if (sub->outputs.size() == 1) {
         Value out;
@@ -95,7 +100,7 @@ private:
       scope.values[n] = v;
       if (v.kind == Value::Int) ints[n] = v.i;
     }
-    size_t errorsBefore = p_.diags.errorCount();
+    size_t errorsBefore = p_.diags.errorReports();
     bool inputsDone = false;
     size_t inputIndex = 0;
     for (const ast::ModelStmt &s : model.model->body) {
@@ -113,9 +118,9 @@ private:
     if (!binding.tensors.empty() && binding.tensors.size() != inst.inputs.size() && binding.datasetName.empty())
       p_.diags.report(Diag::TooManyInputs, binding.at, model.name, inst.inputs.size(), binding.tensors.size());
     if (tooLarge_) p_.diags.report(Diag::ModelTooLarge, binding.at.valid() ? binding.at : model.loc, model.name, kMaxModelOps);
-    if (inst.outputs.empty() && p_.diags.errorCount() == errorsBefore)
+    if (inst.outputs.empty() && p_.diags.errorReports() == errorsBefore)
       p_.diags.report(Diag::ModelHasNoOutput, model.loc, model.name);
-    if (p_.diags.errorCount() > errorsBefore) return std::nullopt;
+    if (p_.diags.errorReports() > errorsBefore) return std::nullopt;
     return inst;
   }
 

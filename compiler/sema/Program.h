@@ -32,6 +32,7 @@ struct Decl {
   std::string goal;        // @goal(max|min)
   std::string task;        // @task(classification|regression|binary)
   bool variadic = false;   // @variadic: positional arguments gather into the first parameter
+  std::vector<std::pair<std::string, std::string>> divides;  // @divides(a, b): a must divide b
   std::vector<Param> params;
   bool signatureResolved = false;
   const ast::Extern *ext = nullptr;

@@ -51,6 +51,13 @@ std::optional<Dim> ShapeMatcher::evalDim(const ast::Expr &e, bool &unboundVar, s
   }
 }
 
+std::optional<int64_t> ShapeMatcher::intValue(const std::string &name) const {
+  if (const Value *v = call_.arg(name); v && v->kind == Value::Int) return v->i;
+  auto it = vars_.find(name);
+  if (it != vars_.end() && it->second.dim.kind == Dim::Const) return it->second.dim.size;
+  return std::nullopt;
+}
+
 std::string ShapeMatcher::render(const ast::TypeExpr &pattern) {
   std::string out = pattern.name.text + "[";
   for (size_t i = 0; i < pattern.dims.size(); ++i) {

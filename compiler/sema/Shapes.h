@@ -16,6 +16,9 @@ public:
 
   /// Reports and returns false on mismatch.
   bool match(const Param &param, const TensorType &actual, Loc at);
+  /// The integer a name stands for in this call: an int argument or a
+  /// dimension bound by matching.
+  std::optional<int64_t> intValue(const std::string &name) const;
   /// The result type of the call; reports dimensions that cannot be computed.
   std::optional<TensorType> result(const ast::TypeExpr &pattern, Loc at);
 
