@@ -46,13 +46,42 @@ struct Palette {
 // generated input, megabyte lines) are cut to a window around the caret.
 constexpr size_t kMaxShown = 120;
 
-// Bytes that would garble a terminal are shown as '?': control characters
-// and anything not valid UTF-8 (reported separately).
+// Length of a valid UTF-8 sequence at s[i] (1 for ASCII), or 0.
+size_t utf8Length(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+bool isControl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; }
+
+// Source shown under a diagnostic: bytes that would garble a terminal
+// (control characters, invalid UTF-8) become '?'.
 std::string printable(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (unsigned char c : s) out.push_back(c == '\t' || c >= 0x20 ? char(c) : '?');
+  for (size_t i = 0; i < s.size();) {
+    size_t n = utf8Length(s, i);
+    if (n == 0 || (n == 1 && isControl(static_cast<unsigned char>(s[i])))) {
+      out.push_back('?');
+      ++i;
+      continue;
+    }
+    out.append(s.substr(i, n));
+    i += n;
+  }
   return out;
+}
+
+// Display columns of s[from, to): one per character, not per byte.
+size_t columns(std::string_view s, size_t from, size_t to) {
+  size_t n = 0;
+  for (size_t i = from; i < to && i < s.size(); ++i)
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) ++n;
+  return n;
 }
 
 void renderSnippet(std::ostream &out, const SourceManager &sm, Loc loc,
@@ -60,30 +89,40 @@ void renderSnippet(std::ostream &out, const SourceManager &sm, Loc loc,
   if (!loc.valid()) return;
   std::string_view line = sm.lineText(loc.file, loc.begin);
   LineCol pos = sm.position(loc.file, loc.begin);
-  size_t col = pos.column - 1;                                         // 0-based start in line
-  size_t endCol = std::min<size_t>(col + std::max<uint32_t>(loc.end - loc.begin, 1), line.size() + 1);
+  size_t col = pos.column - 1;  // 0-based byte in line
+  // A range running past the line (a whole block) is underlined to its end;
+  // an empty range at the end of a line still gets its caret.
+  size_t endCol = std::min<size_t>(col + std::max<uint32_t>(loc.end - loc.begin, 1), std::max(line.size(), col + 1));
   size_t first = 0;
   if (line.size() > kMaxShown) {
     first = col > kMaxShown / 2 ? col - kMaxShown / 2 : 0;
-    first = std::min(first, line.size() > kMaxShown ? line.size() - kMaxShown : 0);
+    first = std::min(first, line.size() - kMaxShown);
+    while (first > 0 && (static_cast<unsigned char>(line[first]) & 0xC0) == 0x80) --first;  // not mid-character
   }
   size_t last = std::min(line.size(), first + kMaxShown);
+  while (last < line.size() && (static_cast<unsigned char>(line[last]) & 0xC0) == 0x80) ++last;
   std::string shown = printable(line.substr(first, last - first));
   bool cutLeft = first > 0, cutRight = last < line.size();
   out << (cutLeft ? "..." : "") << shown << (cutRight ? "..." : "") << '\n';
 
-  // The caret line keeps tabs where the source has them so columns line up.
+  // The caret line keeps tabs where the source has them so columns line up,
+  // and counts characters, not bytes.
   std::string caret(cutLeft ? 3 : 0, ' ');
-  for (size_t i = first; i < col && i < last; ++i) caret.push_back(line[i] == '\t' ? '\t' : ' ');
+  for (size_t i = first; i < col && i < last; ++i) {
+    if ((static_cast<unsigned char>(line[i]) & 0xC0) == 0x80) continue;
+    caret.push_back(line[i] == '\t' ? '\t' : ' ');
+  }
   size_t markEnd = std::min(endCol, last + 1);
   std::string marks = "^";
-  for (size_t i = col + 1; i < markEnd; ++i) marks.push_back('~');
+  size_t width = markEnd > col ? columns(line, col, markEnd) + (markEnd > line.size() ? 1 : 0) : 1;
+  for (size_t i = 1; i < width; ++i) marks.push_back('~');
   out << p.green() << caret << marks << p.reset() << '\n';
   for (const FixIt &f : fixits) {
     if (!f.loc.valid() || f.loc.file != loc.file || sm.position(f.loc.file, f.loc.begin).line != pos.line) continue;
     size_t fcol = sm.position(f.loc.file, f.loc.begin).column - 1;
     if (fcol < first) continue;
-    out << p.green() << std::string(fcol - first + (cutLeft ? 3 : 0), ' ') << printable(f.replacement) << p.reset() << '\n';
+    out << p.green() << std::string(columns(line, first, fcol) + (cutLeft ? 3 : 0), ' ') << printable(f.replacement)
+        << p.reset() << '\n';
   }
 }
 
@@ -138,7 +177,19 @@ std::string closestMatch(const std::string &name, const std::vector<std::string>
   return best;
 }
 
+// Messages quote user text (`unexpected character`); control characters in
+// it are written as \xNN so they cannot drive the terminal.
+static std::string escapeControls(const std::string &s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (isControl(c) || c == '\t') out += fmt::format("\\x{:02x}", c);
+    else out.push_back(char(c));
+  }
+  return out;
+}
+
 Diagnostic &Diagnostics::add(Diagnostic d) {
+  d.message = escapeControls(d.message);
   if (d.severity == Severity::Error) ++errorReports_;
   // The same model or dataset may be checked for several experiments or
   // sweep variants; say each thing once.
@@ -161,6 +212,14 @@ Diagnostic &Diagnostics::add(Diagnostic d) {
   }
   diags_.push_back(std::move(d));
   return diags_.back();
+}
+
+void Diagnostics::rollback(size_t first) {
+  if (first >= diags_.size()) return;
+  diags_.erase(diags_.begin() + long(first), diags_.end());
+  errors_ = std::count_if(diags_.begin(), diags_.end(),
+                          [](const Diagnostic &d) { return d.severity == Severity::Error && d.id != Diag::TooManyErrors; });
+  limitReported_ = std::any_of(diags_.begin(), diags_.end(), [](const Diagnostic &d) { return d.id == Diag::TooManyErrors; });
 }
 
 void Diagnostics::suggest(Diagnostic &d, const std::string &unknown, const std::vector<std::string> &candidates) {

@@ -29,7 +29,7 @@ struct DiagInfo {
   const char *format;
 };
 const DiagInfo &info(Diag d);
-/// All kinds in declaration order (used by `mlc --list-diagnostics`).
+/// All kinds in declaration order.
 std::vector<DiagInfo> allDiagnostics();
 
 struct Note {
@@ -80,12 +80,17 @@ public:
     for (size_t i = first; i < diags_.size(); ++i) diags_[i].note(at, text);
   }
 
+  /// Drops every diagnostic reported since all().size() was `first`: for
+  /// checks run only to learn whether something would fail.
+  void rollback(size_t first);
+
   size_t errorCount() const { return errors_; }
   /// Errors reported so far, counting repeats that were merged into an
   /// earlier identical one: what a pass compares to learn if it failed.
   size_t errorReports() const { return errorReports_; }
   bool hasErrors() const { return errors_ > 0; }
   const std::vector<Diagnostic> &all() const { return diags_; }
+  Diagnostic &at(size_t i) { return diags_[i]; }
   /// Once this many errors are reported, later ones are dropped (0: no limit).
   void setErrorLimit(size_t n) { errorLimit_ = n; }
 

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 
 namespace mlc {
@@ -28,10 +27,13 @@ FileId SourceManager::load(const std::string &path, std::string &error) {
     error = std::strerror(errno);
     return 0;
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = std::move(buffer).str();
-  if (text.size() > maxFileSize) {  // a special file that grew while reading
+  // Read at most one byte past the limit: special files (/dev/zero, pipes)
+  // report no size and may never end.
+  std::string text;
+  char chunk[1 << 16];
+  while (text.size() <= maxFileSize && in.read(chunk, sizeof chunk).gcount() > 0)
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+  if (text.size() > maxFileSize) {
     error = "file is larger than 64 MiB";
     return 0;
   }

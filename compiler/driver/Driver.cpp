@@ -71,6 +71,7 @@ int runDriver(int argc, char **argv) {
   app.add_option("--stdlib", opts.stdlibDir, "Directory holding std/*.mlp")->check(CLI::ExistingDirectory);
   app.add_option("--error-limit", opts.errorLimit, "Stop after this many errors (0: no limit)");
   auto *check = app.add_subcommand("check", "Type-check experiments and report every error");
+  check->fallthrough();  // `mlc check --diagnostics-format=json f.mlp` works too
   check->add_option("files", opts.files, "Files to check")->required();
   app.add_option("files", opts.files, "Files to compile (with --emit)");
   app.require_subcommand(0, 1);
@@ -96,8 +97,9 @@ int runDriver(int argc, char **argv) {
   diags.setErrorLimit(opts.errorLimit);
   int rc = 0;
   for (const std::string &path : opts.files) rc |= compileFile(path, emit, opts, sources, diags);
+  // JSON goes to stdout for tools, unless stdout already carries an --emit dump.
   if (opts.diagnosticsFormat == "json")
-    diags.renderJson(std::cout);
+    diags.renderJson(emit == Emit::None ? std::cout : std::cerr);
   else
     diags.renderText(std::cerr, useColor(opts.color));
   return rc || diags.hasErrors() ? 1 : 0;

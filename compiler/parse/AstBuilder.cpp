@@ -323,8 +323,10 @@ private:
       case 'n': out.push_back('\n'); break;
       case 't': out.push_back('\t'); break;
       default: {
-        Loc escLoc{at.file, at.begin + uint32_t(i) - 1, at.begin + uint32_t(i) + 1};
-        diags_.report(Diag::BadEscape, escLoc, std::string(1, next)).note("valid escapes are \\\" \\\\ \\n \\t");
+        size_t len = 1;  // the whole UTF-8 character after the backslash
+        while (i + len < quoted.size() && (static_cast<unsigned char>(quoted[i + len]) & 0xC0) == 0x80) ++len;
+        Loc escLoc{at.file, at.begin + uint32_t(i) - 1, at.begin + uint32_t(i + len)};
+        diags_.report(Diag::BadEscape, escLoc, quoted.substr(i, len)).note("valid escapes are \\\" \\\\ \\n \\t");
       }
       }
     }

@@ -147,7 +147,10 @@ std::string exprToString(const ast::Expr &e) {
   using K = ast::ExprKind;
   switch (e.kind) {
   case K::Int: return std::to_string(e.intValue);
-  case K::Float: return fmt::format("{}", e.floatValue);
+  case K::Float: {
+    std::string s = fmt::format("{}", e.floatValue);  // keep `.0`: a float must not read as an int
+    return s.find_first_of(".eEn") == std::string::npos ? s + ".0" : s;
+  }
   case K::String: return quote(e.text);
   case K::Bool: return e.boolValue ? "true" : "false";
   case K::Name: return e.text;

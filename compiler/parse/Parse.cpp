@@ -38,8 +38,10 @@ std::string describeToken(const antlr4::Token *t) {
 std::string describeExpected(const antlr4::misc::IntervalSet &expected, const antlr4::dfa::Vocabulary &vocab) {
   bool expression = expected.contains(size_t(MlpLexer::INT)) && expected.contains(size_t(MlpLexer::STRING));
   bool name = expected.contains(size_t(MlpLexer::IDENT));
-  bool declaration = expected.contains(size_t(MlpLexer::MODEL)) && expected.contains(size_t(MlpLexer::EXPERIMENT)) &&
-                     expected.contains(size_t(MlpLexer::IMPORT));
+  // Keywords double as names, so a place expecting a name also "expects"
+  // `model`; only without a name is this the start of a declaration.
+  bool declaration = !name && expected.contains(size_t(MlpLexer::MODEL)) &&
+                     expected.contains(size_t(MlpLexer::EXPERIMENT)) && expected.contains(size_t(MlpLexer::IMPORT));
   if (expression) return "an expression";
   if (declaration) return "`import`, `dataset`, `model`, `experiment` or `extern`";
   std::vector<std::string> names;
@@ -183,8 +185,19 @@ std::vector<std::pair<size_t, size_t>> splitDeclarations(antlr4::CommonTokenStre
     size_t type = t->getType();
     bool declKeyword = type == MlpLexer::IMPORT || type == MlpLexer::DATASET || type == MlpLexer::MODEL ||
                        type == MlpLexer::EXPERIMENT || type == MlpLexer::EXTERN || t->getText() == "@";
+    // Inside braces, a keyword at the start of a line begins a declaration
+    // only in declaration form (`model M`), not as a field (`model = ...`).
     bool atLineStart = t->getCharPositionInLine() == 0;
-    bool startsChunk = declKeyword && (depth == 0 || atLineStart);
+    bool declarationForm = false;
+    if (declKeyword && atLineStart && depth > 0) {
+      for (size_t j = i + 1; j < all.size(); ++j) {
+        if (all[j]->getChannel() != 0) continue;
+        size_t next = all[j]->getType();
+        declarationForm = t->getText() == "@" || next == MlpLexer::IDENT || (next >= MlpLexer::IMPORT && next <= MlpLexer::REPEAT);
+        break;
+      }
+    }
+    bool startsChunk = declKeyword && (depth == 0 || declarationForm);
     if ((type == MlpLexer::EXTERN || t->getText() == "@") && start != SIZE_MAX && chunkIsAnnotated &&
         !chunkHasExtern && depth == 0)
       startsChunk = false;  // `@goal(max) @task(x) extern ...` is one declaration
@@ -222,9 +235,11 @@ std::unique_ptr<antlr4::ListTokenSource> chunkSource(antlr4::CommonTokenStream &
 std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file, Diagnostics &diags) {
   if (!checkSourceBytes(sources, file, diags)) return nullptr;
   std::string_view text = sources.text(file);
-  OffsetMap offsets(text);
+  // A UTF-8 byte order mark is not part of the program; offsets skip it.
+  uint32_t bom = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  OffsetMap offsets(text.substr(bom), bom);
 
-  antlr4::ANTLRInputStream input(text.data(), text.size());
+  antlr4::ANTLRInputStream input(text.data() + bom, text.size() - bom);
   MlpLexer lexer(&input);
   lexer.removeErrorListeners();  // the lexer has catch-all error tokens instead
   antlr4::CommonTokenStream tokens(&lexer);

@@ -45,7 +45,7 @@ bool checkSourceBytes(const SourceManager &sources, FileId file, Diagnostics &di
   return true;
 }
 
-OffsetMap::OffsetMap(std::string_view text) : size_(text.size()) {
+OffsetMap::OffsetMap(std::string_view text, uint32_t base) : base_(base), size_(text.size()) {
   for (unsigned char c : text)
     if (c >= 0x80) ascii_ = false;
   if (ascii_) return;

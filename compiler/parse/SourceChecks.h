@@ -12,13 +12,15 @@ bool checkSourceBytes(const SourceManager &sources, FileId file, Diagnostics &di
 /// Maps ANTLR's code point indices back to byte offsets.
 class OffsetMap {
 public:
-  OffsetMap(std::string_view text);
+  /// `text` starts `base` bytes into the file.
+  OffsetMap(std::string_view text, uint32_t base = 0);
   uint32_t byteOffset(size_t codePoint) const {
-    if (ascii_) return static_cast<uint32_t>(codePoint < size_ ? codePoint : size_);
-    return codePoint < starts_.size() ? starts_[codePoint] : static_cast<uint32_t>(size_);
+    if (ascii_) return base_ + static_cast<uint32_t>(codePoint < size_ ? codePoint : size_);
+    return base_ + (codePoint < starts_.size() ? starts_[codePoint] : static_cast<uint32_t>(size_));
   }
 
 private:
+  uint32_t base_ = 0;
   bool ascii_ = true;
   size_t size_ = 0;
   std::vector<uint32_t> starts_;  // byte offset of each code point, when not ASCII

@@ -54,6 +54,7 @@ public:
     ok &= checkFiles(*source);
     ok &= splits(info);
     if (!ok) return std::nullopt;
+    if (kind == "csv" && !columns(info, source->arg("header")->b)) return std::nullopt;
 
     if (auto it = info.fields.find("classes"); it != info.fields.end()) info.classes = it->second.value.i;
     info.task = info.classes ? "classification" : "regression";
@@ -107,7 +108,9 @@ private:
   }
 
   bool splits(DatasetInfo &info) {
-    const CheckedField &f = info.fields.at("split");
+    auto it = info.fields.find("split");
+    if (it == info.fields.end()) return false;  // written but wrong: already reported
+    const CheckedField &f = it->second;
     if (f.value.kind != Value::Record) {
       p_.diags.report(Diag::TypeMismatch, f.value.loc, "field `split`", "a record such as `{ train: 0.8, val: 0.2 }`",
                       describe(f.value));
@@ -115,13 +118,16 @@ private:
     }
     bool ok = true;
     double sum = 0;
-    for (auto &[n, v] : f.value.fields) {
+    for (const NamedValue &entry : f.value.fields) {
+      const std::string &n = entry.first;
+      const Value &v = entry.second;
       if (n != "train" && n != "val" && n != "test") {
-        p_.diags.reportUnknown(Diag::UnknownSplit, v.loc, n, {"train", "val", "test"}, n);
+        p_.diags.reportUnknown(Diag::UnknownSplit, entry.nameLoc.valid() ? entry.nameLoc : v.loc, n,
+                               {"train", "val", "test"}, n);
         ok = false;
         continue;
       }
-      if (!v.isNumber() || v.number() <= 0 || v.number() >= 1) {
+      if (!v.isNumber() || v.number() <= 0 || v.number() > 1) {
         p_.diags.report(Diag::BadSplitFraction, v.loc, n, toString(v));
         ok = false;
         continue;
@@ -141,11 +147,43 @@ private:
     return true;
   }
 
+  // Column selectors: indices must be real, names need a header row, and
+  // the label must not also be a feature (the model would see the answer).
+  bool columns(const DatasetInfo &info, bool header) {
+    bool ok = true;
+    std::optional<std::pair<int64_t, int64_t>> featureRange;
+    std::optional<int64_t> labelIndex;
+    for (const char *field : {"features", "label"}) {
+      const Value &sel = info.fields.at(field).value;
+      const Value &arg = sel.fields.front().second;
+      if (arg.kind == Value::String && !header) {
+        p_.diags.report(Diag::NamedColumnWithoutHeader, arg.loc, arg.s, d_.name)
+            .note(info.source.loc, "add `header = true` to the source if the first row names the columns");
+        ok = false;
+      }
+      int64_t lo = arg.kind == Value::Int ? arg.i : arg.kind == Value::Range ? arg.items[0].i : 0;
+      if (lo < 0) {
+        p_.diags.report(Diag::NegativeColumn, arg.loc, lo);
+        ok = false;
+        continue;
+      }
+      if (std::string(field) == "features" && arg.kind == Value::Range) featureRange = {arg.items[0].i, arg.items[1].i};
+      if (std::string(field) == "label" && arg.kind == Value::Int) labelIndex = arg.i;
+    }
+    if (ok && featureRange && labelIndex && *labelIndex >= featureRange->first && *labelIndex < featureRange->second) {
+      const Value &label = info.fields.at("label").value;
+      p_.diags.report(Diag::LabelIsFeature, label.fields.front().second.loc, *labelIndex)
+          .note(info.fields.at("features").value.loc, "features selected here");
+      ok = false;
+    }
+    return ok;
+  }
+
   std::optional<int64_t> selectorWidth(const Value &sel) {
     if (sel.callee->name == "column") return 1;
     const Value &range = *sel.arg("range");
     int64_t lo = range.items[0].i, hi = range.items[1].i;
-    if (lo < 0 || hi <= lo) {
+    if (hi <= lo) {
       p_.diags.report(Diag::EmptyColumnRange, range.loc, lo, hi).note("`a..b` selects columns a to b-1");
       return std::nullopt;
     }

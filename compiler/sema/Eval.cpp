@@ -120,7 +120,11 @@ bool Evaluator::conform(Value &v, const Type &t, const std::string &what, Loc at
     for (Value &item : v.items)
       if (!fits(item, *t.element)) return conform(item, *t.element, "each element of " + what, item.loc);
   }
-  p_.diags.report(Diag::TypeMismatch, at, what, expectedText(t), describe(v));
+  Diagnostic &d = p_.diags.report(Diag::TypeMismatch, at, what, expectedText(t), describe(v));
+  if (t.kind == Type::MetricName && v.kind == Value::Call && v.callee && v.callee->kindName() == "metric") {
+    std::string named = "val." + v.callee->name;
+    d.note(fmt::format("did you mean `{}`?", named)).fix(at, named);
+  }
   return false;
 }
 
@@ -158,7 +162,8 @@ std::optional<Value> Evaluator::eval(const ast::Expr &e, const Type *expected, c
   }
   case K::Name: return evalName(e, expected, scope);
   case K::Member: {
-    if (e.lhs->kind == K::Name && kSplits.count(e.lhs->text) && !scope.find(e.lhs->text)) {
+    bool metricExpected = expected && expected->kind == Type::MetricName;
+    if (e.lhs->kind == K::Name && (kSplits.count(e.lhs->text) || metricExpected) && !scope.find(e.lhs->text)) {
       Value v = make(Value::MetricRef, e.loc);
       v.s = e.lhs->text + "." + e.text;
       return v;
@@ -194,9 +199,9 @@ std::optional<Value> Evaluator::eval(const ast::Expr &e, const Type *expected, c
     Value v = make(Value::Record, e.loc);
     bool ok = true;
     for (const auto &entry : e.entries) {
-      for (auto &[n, prev] : v.fields)
-        if (n == entry.key.text) {
-          p_.diags.report(Diag::DuplicateField, entry.key.loc, n).note(prev.loc, "first set here");
+      for (const NamedValue &prev : v.fields)
+        if (prev.first == entry.key.text) {
+          p_.diags.report(Diag::DuplicateField, entry.key.loc, prev.first).note(prev.nameLoc, "first set here");
           ok = false;
         }
       auto x = eval(*entry.value, nullptr, scope);
@@ -205,7 +210,7 @@ std::optional<Value> Evaluator::eval(const ast::Expr &e, const Type *expected, c
         continue;
       }
       x->loc = entry.value->loc;
-      v.fields.emplace_back(entry.key.text, std::move(*x));
+      v.fields.emplace_back(entry.key.text, std::move(*x), entry.key.loc);
     }
     if (!ok) return std::nullopt;
     return v;
@@ -227,7 +232,15 @@ std::optional<Value> Evaluator::eval(const ast::Expr &e, const Type *expected, c
       x->f = -x->f;
       return x;
     }
-    if (x->kind == Value::Tensor) return x;
+    if (x->kind == Value::Tensor) {
+      if (onLayerCall) {
+        Value call = make(Value::Call, e.loc);
+        call.s = "neg";
+        call.items = {*x};
+        onLayerCall(call, *x);
+      }
+      return x;
+    }
     p_.diags.report(Diag::BadOperands, e.loc, e.text, "nothing", describe(*x));
     return std::nullopt;
   }
@@ -261,6 +274,8 @@ std::optional<Value> Evaluator::evalName(const ast::Expr &e, const Type *expecte
   if (expected && expected->kind == Type::Union)
     for (const Type &alt : expected->alternatives)
       if (alt.kind == Type::Enum) enumType = &alt;
+  if (expected && expected->kind == Type::List && expected->element->kind == Type::Enum)
+    enumType = expected->element.get();  // `on failure`: one event where a list is expected
   if (enumType && std::count(enumType->enumValues.begin(), enumType->enumValues.end(), e.text)) {
     Value v = make(Value::Enum, e.loc);
     v.s = e.text;
@@ -627,13 +642,23 @@ private:
     for (const ast::Annotation &a : d_.ext->annotations) {
       const std::string &n = a.name.text;
       std::string arg = a.args.size() == 1 && a.args[0]->kind == ast::ExprKind::Name ? a.args[0]->text : "";
-      if (n == "goal" && (arg == "max" || arg == "min")) d_.goal = arg;
-      else if (n == "task" && !arg.empty()) d_.task = arg;
-      else if (n == "variadic" && a.args.empty()) d_.variadic = true;
-      else if (n == "divides" && a.args.size() == 2 && a.args[0]->kind == ast::ExprKind::Name &&
-               a.args[1]->kind == ast::ExprKind::Name)
-        d_.divides.emplace_back(a.args[0]->text, a.args[1]->text);
-      else p_.diags.reportUnknown(Diag::UnknownAnnotation, a.name.loc, n, {"goal", "task", "variadic", "divides"}, n);
+      auto bad = [&](const char *expects) { p_.diags.report(Diag::BadAnnotation, a.name.loc, n, expects); };
+      if (n == "goal") {
+        if (arg == "max" || arg == "min") d_.goal = arg;
+        else bad("`max` or `min`");
+      } else if (n == "task") {
+        if (arg == "classification" || arg == "regression" || arg == "binary") d_.task = arg;
+        else bad("`classification`, `regression` or `binary`");
+      } else if (n == "variadic") {
+        if (a.args.empty()) d_.variadic = true;
+        else bad("no arguments");
+      } else if (n == "divides") {
+        if (a.args.size() == 2 && a.args[0]->kind == ast::ExprKind::Name && a.args[1]->kind == ast::ExprKind::Name)
+          d_.divides.emplace_back(a.args[0]->text, a.args[1]->text);
+        else bad("two names: `@divides(heads, d)`");
+      } else {
+        p_.diags.reportUnknown(Diag::UnknownAnnotation, a.name.loc, n, {"goal", "task", "variadic", "divides"}, n);
+      }
     }
   }
 

@@ -8,14 +8,18 @@
 
 namespace mlc::sema {
 
+/// Finite domains larger than this are not listed value by value.
+constexpr int64_t kMaxEnumerated = 1024;
+
 struct SweepDim {
   std::string path;     // `optimizer.lr`
   Loc loc;
   Value space;          // the checked space call: loguniform(...), choice(...)
   Type type;            // of the swept parameter
   bool structural = false;  // changes tensor shapes: each value is its own compiled variant
-  std::vector<Value> values;  // finite domains: every value
-  bool finite() const { return !values.empty(); }
+  int64_t count = 0;          // finite domains: how many values (0: continuous)
+  std::vector<Value> values;  // finite domains of at most kMaxEnumerated values: every value
+  bool finite() const { return count > 0; }
 };
 
 struct CheckedExperiment {

@@ -1,5 +1,6 @@
 #include "sema/ExperimentCheck.h"
 
+#include "sema/StrategyCheck.h"
 #include "sema/SweepCheck.h"
 #include "sema/Templates.h"
 
@@ -187,7 +188,14 @@ private:
   bool checkMetrics(CheckedExperiment &exp) {
     bool ok = true;
     std::vector<std::string> names = {"loss"};
+    std::map<std::string, Loc> seen;
     for (const Value &m : exp.fields.at("metrics").value.items) {
+      // Metrics are reported by name, so two f1s (macro, micro) would collide.
+      if (auto [it, fresh] = seen.emplace(m.callee->name, m.loc); !fresh) {
+        p_.diags.report(Diag::DuplicateMetric, m.loc, m.callee->name).note(it->second, "first listed here");
+        ok = false;
+        continue;
+      }
       const std::string &task = m.callee->task;
       if (!task.empty() && task != exp.data.task) {
         p_.diags.report(Diag::MetricTaskMismatch, m.loc, m.callee->name, task, exp.data.decl->name, exp.data.task);
@@ -210,13 +218,36 @@ private:
 
   bool checkMetricName(const CheckedExperiment &exp, const Value &ref) {
     if (std::find(exp.metrics.begin(), exp.metrics.end(), ref.s) != exp.metrics.end()) return true;
-    Diagnostic &d = p_.diags.reportUnknown(Diag::UnknownMetric, ref.loc, ref.s, exp.metrics, ref.s);
+    // Suggestions prefer validation metrics: what one monitors in practice.
+    std::vector<std::string> candidates;
+    for (const char *split : {"val.", "test.", "train."})
+      for (const std::string &m : exp.metrics)
+        if (m.rfind(split, 0) == 0) candidates.push_back(m);
     std::string split = ref.s.substr(0, ref.s.find('.'));
-    if (!exp.data.hasSplit(split))
+    std::string name = ref.s.substr(ref.s.find('.') + 1);
+    // `validation.loss`: a long way from `val.loss` by edit distance, but
+    // plainly meant. Suggest by split prefix before falling back.
+    if (split != "train" && split != "val" && split != "test")
+      for (const char *known : {"val", "test", "train"})
+        if (split.rfind(known, 0) == 0 &&
+            std::count(exp.metrics.begin(), exp.metrics.end(), std::string(known) + "." + name)) {
+          candidates = {std::string(known) + "." + name};
+          Diagnostic &d = p_.diags.report(Diag::UnknownMetric, ref.loc, ref.s);
+          d.note(fmt::format("did you mean `{}`?", candidates[0])).fix(ref.loc, candidates[0]);
+          return false;
+        }
+    Diagnostic &d = p_.diags.reportUnknown(Diag::UnknownMetric, ref.loc, ref.s, candidates, ref.s);
+    if (!exp.data.hasSplit(split) && (split == "train" || split == "val" || split == "test"))
       d.note(exp.data.decl->loc, fmt::format("dataset `{}` has no `{}` split", exp.data.decl->name, split));
     std::string all;
     for (const std::string &m : exp.metrics) all += (all.empty() ? "`" : ", `") + m + "`";
     d.note("this experiment produces " + all);
+    const Decl *metric = p_.lookup(d_.file, name);
+    bool listed = false;
+    for (const Value &m : exp.fields.at("metrics").value.items) listed |= m.callee->name == name;
+    if (metric && metric->kindName() == "metric" && !listed)
+      d.note(exp.fields.at("metrics").loc.valid() ? exp.fields.at("metrics").loc : d_.loc,
+             fmt::format("`{}` is computed only when listed: add it to `metrics`", name));
     return false;
   }
 
@@ -225,26 +256,30 @@ private:
     for (const char *section : {"early_stop", "checkpoint"}) {
       auto it = exp.fields.find(section);
       if (it == exp.fields.end()) continue;
-      Value &block = it->second.value;
-      Value *monitor = nullptr, *mode = nullptr;
-      for (auto &[n, v] : block.fields) {
-        if (n == "monitor") monitor = &v;
-        if (n == "mode") mode = &v;
-      }
-      if (!monitor) {  // checkpoint defaults to the validation loss when there is one
+      // monitor and mode come first in both blocks; defaults are inserted
+      // there so the resolved block keeps the schema's order.
+      std::vector<NamedValue> &fields = it->second.value.fields;
+      auto find = [&](const char *name) {
+        return std::find_if(fields.begin(), fields.end(), [&](const NamedValue &f) { return f.first == name; });
+      };
+      if (find("monitor") == fields.end()) {  // checkpoint defaults to the validation loss when there is one
         Value ref;
         ref.kind = Value::MetricRef;
         ref.s = exp.data.hasSplit("val") ? "val.loss" : "train.loss";
-        block.fields.insert(block.fields.begin(), {"monitor", ref});
-        monitor = &block.fields.front().second;
-      } else if (!checkMetricName(exp, *monitor)) {
+        fields.insert(fields.begin(), NamedValue("monitor", ref));
+      } else if (!checkMetricName(exp, find("monitor")->second)) {
         ok = false;
         continue;
       }
+      const Value monitorValue = find("monitor")->second;
+      const Value *monitor = &monitorValue;
       std::string goal = goalOf(exp, monitor->s);
-      if (!mode) {
-        block.fields.emplace_back("mode", enumValue(goal));
-      } else if (mode->s != goal) {
+      if (find("mode") == fields.end()) {
+        fields.insert(fields.begin() + 1, NamedValue("mode", enumValue(goal)));
+        continue;
+      }
+      const Value *mode = &find("mode")->second;
+      if (mode->s != goal) {
         p_.diags.report(Diag::ModeMismatch, mode->loc, monitor->s, goal == "max" ? "better when higher" : "better when lower",
                         "mode", mode->s)
             .fix(mode->loc, goal);
@@ -269,45 +304,10 @@ private:
     return ok;
   }
 
-  const Value *trainerField(const CheckedExperiment &exp, const std::string &name) {
-    return exp.fields.at("trainer").value.arg(name);
-  }
-
   bool checkStrategy(CheckedExperiment &exp) {
-    const Value &strategy = exp.fields.at("strategy").value;
-    const Value *batch = trainerField(exp, "batch");
+    const Value *batch = exp.fields.at("trainer").value.arg("batch");
     if (!batch) return true;
-    const std::string &kind = strategy.callee->name;
-    if (kind == "ddp" || kind == "zero") {
-      int64_t devices = strategy.arg("devices")->i;
-      return checkDivisible(batch->i, devices, batch->loc, strategy);
-    }
-    if (kind == "pipeline") {
-      int64_t stages = strategy.arg("stages")->i, micro = strategy.arg("microbatches")->i;
-      bool ok = true;
-      if (batch->i % micro != 0) {
-        p_.diags.report(Diag::MicrobatchNotDivisible, batch->loc, batch->i, micro)
-            .note(strategy.loc, "`pipeline` splits each batch into `microbatches` pieces");
-        ok = false;
-      }
-      size_t layers = exp.model.layerCount();
-      if (size_t(stages) > layers) {
-        p_.diags.report(Diag::PipelineTooDeep, strategy.loc, stages, exp.model.model->name, layers);
-        ok = false;
-      }
-      return ok;
-    }
-    return true;
-  }
-
-  bool checkDivisible(int64_t batch, int64_t devices, Loc at, const Value &strategy) {
-    if (batch % devices == 0) return true;
-    int64_t below = batch - batch % devices, above = below + devices;
-    Diagnostic &d = p_.diags.report(Diag::BatchNotDivisible, at, batch, devices);
-    d.note(strategy.loc, fmt::format("`{}` gives each device an equal share of the batch", strategy.callee->name));
-    std::string nearest = below > 0 ? fmt::format("{} or {}", below, above) : std::to_string(above);
-    d.note(fmt::format("nearest batch sizes that divide: {}", nearest));
-    return false;
+    return checkStrategyRules(p_, exp.fields.at("strategy").value, *batch, exp.model);
   }
 
   bool checkTemplates(CheckedExperiment &exp) {

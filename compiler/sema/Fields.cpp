@@ -23,6 +23,7 @@ CheckedFields checkFields(Evaluator &eval, const std::vector<ast::Field> &fields
   for (const FieldSpec &s : specs) names.push_back(s.name);
   for (const ast::Field &f : fields) {
     if (f.kind == ast::Field::Sweep) {
+      written.insert(f.pathText());  // misplaced, but the user did set it
       if (!allowSweep) {
         diags.report(Diag::SweepOutsideSweep, f.loc).note("move it into the experiment's `sweep { ... }` block");
         ok = false;
@@ -33,6 +34,8 @@ CheckedFields checkFields(Evaluator &eval, const std::vector<ast::Field> &fields
     auto spec = std::find_if(specs.begin(), specs.end(), [&](const FieldSpec &s) { return s.name == name; });
     Loc nameLoc = Loc::span(f.path.front().loc, f.path.back().loc);
     if (spec == specs.end()) {
+      // `epoch = 40` is meant as `epochs`: don't also call `epochs` missing.
+      written.insert(closestMatch(name, names));
       diags.reportUnknown(Diag::UnknownField, nameLoc, name, names, name, context);
       ok = false;
       continue;

@@ -36,7 +36,14 @@ public:
   void loadPrelude() {
     for (const char *name : kPreludeModules) {
       Module *m = loadStd({"std", name}, Loc{});
-      if (!m) continue;
+      if (!m) {
+        Module none;
+        std::string path = modulePath(none, {"std", name});
+        if (!fs::is_regular_file(path))
+          p_.diags.report(Diag::ModuleNotFound, Loc{}, std::string("std.") + name)
+              .note(fmt::format("no file at `{}`; is --stdlib right?", path));
+        continue;
+      }
       for (Decl *d : m->decls) p_.prelude.emplace(d->name, d);
     }
   }
@@ -120,12 +127,21 @@ private:
     for (const ast::Name &n : imp.names) names.emplace_back(n.text, n.loc);
     std::string path = modulePath(m, parts);
     std::error_code ec;
-    if (!imp.all && names.empty() && parts.size() > 1 && !fs::is_regular_file(path, ec)) {
-      names.emplace_back(parts.back(), imp.path.back().loc);
-      parts.pop_back();
-      path = modulePath(m, parts);
-    }
     Loc pathLoc = Loc::span(imp.path.front().loc, imp.path.back().loc);
+    if (!imp.all && names.empty()) {
+      if (fs::is_regular_file(path, ec)) {
+        p_.diags.report(Diag::ImportWholeModule, pathLoc, join(parts))
+            .fix({pathLoc.file, pathLoc.end, pathLoc.end}, ".*");
+        return;
+      }
+      std::vector<std::string> parent(parts.begin(), parts.end() - 1);
+      if (parts.size() > 1 && fs::is_regular_file(modulePath(m, parent), ec)) {
+        names.emplace_back(parts.back(), imp.path.back().loc);  // `import std.nn.linear`
+        parts = parent;
+        path = modulePath(m, parts);
+        pathLoc = Loc::span(imp.path.front().loc, imp.path[imp.path.size() - 2].loc);
+      }
+    }
     if (findLoaded(path) && findLoaded(path)->loading) {
       p_.diags.report(Diag::ImportCycle, pathLoc, join(parts));
       return;

@@ -50,9 +50,12 @@ private:
         op.call.kind = Value::Call;
         op.call.callee = call.callee;
       } else {
-        op.op = call.s;
-        for (const Value &v : call.items)
+        op.op = call.s;  // `+`, `-`, `*`, `/` or `neg`; a scalar operand is kept by side
+        for (size_t k = 0; k < call.items.size(); ++k) {
+          const Value &v = call.items[k];
           if (v.kind == Value::Tensor) op.inputs.push_back(*v.tensor);
+          else op.call.fields.emplace_back(k == 0 ? "lhs" : "rhs", v);
+        }
       }
       inst.ops.push_back(std::move(op));
     };
@@ -126,6 +129,12 @@ private:
 
   void input(const ast::ModelStmt &s, ModelInstance &inst, Scope &scope, std::map<std::string, int64_t> &ints,
              const InputBinding &binding, size_t index) {
+    scope.values[s.name.text] = Value{};  // poisoned until bound: later uses of a bad input stay quiet
+    for (const auto &dim : s.type->dims)
+      if (!dim) {
+        p_.diags.report(Diag::EllipsisInModel, s.type->loc);
+        return;
+      }
     TensorType declared = declaredTensor(*s.type, ints);
     TensorType actual = declared;
     if (index >= binding.tensors.size() && !binding.datasetName.empty()) {
@@ -199,8 +208,9 @@ private:
         if (s.type) {
           TensorType declared = declaredTensor(*s.type, intsOf(scope));
           if (!(declared == *v->tensor)) {
-            p_.diags.report(Diag::ShapeMismatch, s.value->loc, s.name.text, inst.model->name,
-                            "`" + toString(declared) + "`", "`" + toString(*v->tensor) + "`");
+            p_.diags.report(Diag::OutputTypeMismatch, s.value->loc, s.name.text, "`" + toString(declared) + "`",
+                            "`" + toString(*v->tensor) + "`")
+                .note(s.type->loc, "declared type");
             return false;
           }
         }

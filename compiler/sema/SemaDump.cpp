@@ -57,7 +57,11 @@ void experiment(const CheckedExperiment &exp, std::ostream &out) {
   for (auto &[n, t] : m.inputs) out << "    input " << n << ": " << toString(t) << '\n';
   for (const OpRecord &op : m.ops) {
     out << "    op " << op.op;
-    if (op.call.callee) out << callText(op.call).substr(op.op.size());
+    if (op.call.callee) {
+      out << callText(op.call).substr(op.op.size());
+    } else if (!op.call.fields.empty()) {
+      for (const auto &[side, scalar] : op.call.fields) out << "(" << side << " = " << toString(scalar) << ")";
+    }
     out << ":";
     for (size_t i = 0; i < op.inputs.size(); ++i) out << (i ? ", " : " ") << toString(op.inputs[i]);
     out << " -> " << toString(op.output) << '\n';
@@ -79,7 +83,7 @@ void experiment(const CheckedExperiment &exp, std::ostream &out) {
   for (const SweepDim &d : exp.sweep) {
     out << "  sweep " << d.path << " ~ " << valueText(d.space) << ": " << toString(d.type);
     if (d.structural) out << " structural";
-    if (d.finite()) out << ", " << d.values.size() << " values";
+    if (d.finite()) out << ", " << d.count << " values";
     else out << ", continuous";
     out << '\n';
   }

@@ -18,6 +18,19 @@ std::optional<int64_t> arith(const std::string &op, int64_t a, int64_t b) {
   return std::nullopt;
 }
 
+// `hidden * 2` in a model's input or output type, given the int parameters.
+std::optional<int64_t> constantDim(const ast::Expr &e, const std::map<std::string, int64_t> &ints) {
+  if (e.kind == ast::ExprKind::Int) return e.intValue;
+  if (e.kind == ast::ExprKind::Name) {
+    auto it = ints.find(e.text);
+    return it == ints.end() ? std::nullopt : std::optional<int64_t>(it->second);
+  }
+  if (e.kind != ast::ExprKind::Binary) return std::nullopt;
+  auto a = constantDim(*e.lhs, ints), b = constantDim(*e.rhs, ints);
+  if (!a || !b) return std::nullopt;
+  return arith(e.text, *a, *b);
+}
+
 }  // namespace
 
 std::optional<Dim> ShapeMatcher::evalDim(const ast::Expr &e, bool &unboundVar, std::string &varName) {
@@ -180,6 +193,7 @@ TensorType declaredTensor(const ast::TypeExpr &type, const std::map<std::string,
     else if (p->kind == ast::ExprKind::Name && p->text == "batch") out.dims.push_back(Dim::batch());
     else if (p->kind == ast::ExprKind::Name && ints.count(p->text)) out.dims.push_back(Dim::constant(ints.at(p->text)));
     else if (p->kind == ast::ExprKind::Name) out.dims.push_back({Dim::Var, 0, p->text});
+    else if (auto n = constantDim(*p, ints)) out.dims.push_back(Dim::constant(*n));
     else out.dims.push_back({Dim::Var, 0, exprToString(*p)});
   }
   return out;

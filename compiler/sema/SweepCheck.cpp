@@ -1,16 +1,13 @@
 #include "sema/SweepCheck.h"
 
 #include "sema/ModelCheck.h"
+#include "sema/StrategyCheck.h"
 
 #include <cmath>
 
 namespace mlc::sema {
 
 namespace {
-
-// More variants than this are not each instantiated: their shapes are
-// checked one parameter at a time instead.
-constexpr size_t kMaxVariantsChecked = 64;
 
 struct Target {
   Type type;
@@ -84,8 +81,35 @@ private:
     const Target &target = it->second;
     Scope empty;
     Type spaceType = Type::decl("space");
-    auto space = eval_.eval(*f.value, &spaceType, empty);
-    if (!space || !eval_.conform(*space, spaceType, "`~`", f.value->loc)) return false;
+    std::optional<Value> space;
+    const Decl *choice = p_.lookup(exp_.decl->file, "choice");
+    if (choice && f.value->kind == ast::ExprKind::Call && f.value->lhs->kind == ast::ExprKind::Name &&
+        f.value->lhs->text == "choice") {
+      // choice(...) values are read as the swept parameter's type, so enum
+      // parameters can be swept by name: `choice(cpu, cuda)`.
+      Value values;
+      values.kind = Value::List;
+      values.loc = f.value->loc;
+      for (const ast::Arg &arg : f.value->args) {
+        if (arg.name) {
+          p_.diags.report(Diag::UnknownArgument, arg.name->loc, "choice", arg.name->text)
+              .note("`choice` takes its values as positional arguments");
+          return false;
+        }
+        auto v = eval_.eval(*arg.value, &target.type, empty);
+        if (!v) return false;
+        v->loc = arg.value->loc;
+        values.items.push_back(std::move(*v));
+      }
+      space.emplace();
+      space->kind = Value::Call;
+      space->callee = choice;
+      space->fields.emplace_back("values", std::move(values));
+      space->defaulted.push_back(false);
+    } else {
+      space = eval_.eval(*f.value, &spaceType, empty);
+      if (!space || !eval_.conform(*space, spaceType, "`~`", f.value->loc)) return false;
+    }
     space->loc = f.value->loc;
     SweepDim dim;
     dim.path = path;
@@ -127,6 +151,7 @@ private:
           }
         dim.values.push_back(copy);
       }
+      dim.count = int64_t(dim.values.size());
       return ok;
     }
     const Value &low = *space.arg("low"), &high = *space.arg("high");
@@ -140,7 +165,9 @@ private:
         return false;
       }
       if (!rangeCheck(low, false) || !rangeCheck(high, false)) return false;
-      if (high.i - low.i < 1024)
+      if (__builtin_sub_overflow(high.i, low.i, &dim.count) || __builtin_add_overflow(dim.count, 1, &dim.count))
+        dim.count = INT64_MAX;
+      if (dim.count <= kMaxEnumerated)
         for (int64_t v = low.i; v <= high.i; ++v) {
           Value x;
           x.kind = Value::Int;
@@ -180,7 +207,7 @@ private:
           p_.diags.report(Diag::GridNeedsFinite, d.space.loc, d.path).note(search->loc, "grid search chosen here");
           return false;
         }
-        if (__builtin_mul_overflow(points, int64_t(d.values.size()), &points)) points = INT64_MAX;
+        if (__builtin_mul_overflow(points, d.count, &points)) points = INT64_MAX;
       }
       bool trialsSet = false;
       for (const ast::Field &f : block.block)
@@ -194,44 +221,74 @@ private:
   }
 
   // Every value of a structural parameter compiles to its own model
-  // variant, so each must type-check, not just the one in `model = ...`.
+  // variant, so each must type-check, not just the one in `model = ...`;
+  // the same goes for batch and strategy values against the strategy rules.
+  // Domains too large to list are checked at both ends, where shape and
+  // divisibility errors show first.
   bool variants() {
     bool ok = true;
     for (const SweepDim &d : exp_.sweep) {
-      if (d.path == "trainer.batch") {
-        for (const Value &v : d.values) ok &= checkBatch(v);
-        continue;
+      if (!d.finite()) continue;
+      std::vector<Value> samples = d.values;
+      if (samples.empty()) samples = {d.space.arg("low") ? *d.space.arg("low") : Value{},
+                                      d.space.arg("high") ? *d.space.arg("high") : Value{}};
+      bool strategyRule = d.path == "trainer.batch" || d.path.rfind("strategy.", 0) == 0;
+      if (!d.structural && !strategyRule) continue;
+      // The first value that breaks is reported in full; the others that
+      // break are listed in a note rather than repeating the same error.
+      bool first = true;
+      size_t firstIndex = SIZE_MAX;
+      std::vector<std::string> others;
+      for (const Value &value : samples) {
+        size_t before = p_.diags.all().size();
+        bool good = d.structural ? checkModelVariant(d, value) : checkStrategyVariant(d, value);
+        if (good) continue;
+        ok = false;
+        if (first) {
+          first = false;
+          p_.diags.noteSince(before, value.loc, fmt::format("when `{}` = {}", d.path, toString(value)));
+          if (p_.diags.all().size() > before) firstIndex = before;
+          continue;
+        }
+        p_.diags.rollback(before);
+        others.push_back(toString(value));
       }
-      if (!d.structural) continue;
-      size_t n = std::min(d.values.size(), kMaxVariantsChecked);
-      for (size_t i = 0; i < n; ++i) ok &= checkVariant(d, d.values[i]);
+      if (firstIndex != SIZE_MAX && !others.empty()) {
+        std::string list;
+        for (size_t i = 0; i < others.size() && i < 8; ++i) list += (i ? ", " : "") + others[i];
+        if (others.size() > 8) list += fmt::format(" and {} more", others.size() - 8);
+        p_.diags.at(firstIndex).note(fmt::format("it fails too when `{}` = {}", d.path, list));
+      }
     }
     return ok;
   }
 
-  bool checkBatch(const Value &v) {
-    const Value &strategy = exp_.fields.at("strategy").value;
-    const Value *devices = strategy.arg("devices");
-    if (!devices || v.i % devices->i == 0) return true;
-    p_.diags.report(Diag::BatchNotDivisible, v.loc, v.i, devices->i)
-        .note(strategy.loc, fmt::format("`{}` gives each device an equal share of the batch", strategy.callee->name));
-    return false;
+  static Value withArg(Value call, const std::string &param, const Value &value) {
+    for (NamedValue &f : call.fields)
+      if (f.first == param) f.second = value;
+    return call;
   }
 
-  bool checkVariant(const SweepDim &d, const Value &value) {
-    Value config = exp_.model.config;
-    std::string param = d.path.substr(d.path.find('.') + 1);
-    for (auto &[n, v] : config.fields)
-      if (n == param) v = value;
+  bool checkModelVariant(const SweepDim &d, const Value &value) {
+    Value config = withArg(exp_.model.config, d.path.substr(d.path.find('.') + 1), value);
     InputBinding binding;
     binding.tensors = {exp_.data.features};
     binding.datasetName = exp_.data.decl->name;
     binding.at = value.loc;
-    size_t before = p_.diags.all().size();
-    if (instantiateModel(p_, *exp_.model.model, config, binding)) return true;
-    // Errors of a variant say which value caused them.
-    p_.diags.noteSince(before, value.loc, fmt::format("when `{}` = {}", d.path, toString(value)));
-    return false;
+    return instantiateModel(p_, *exp_.model.model, config, binding).has_value();
+  }
+
+  bool checkStrategyVariant(const SweepDim &d, const Value &value) {
+    Value strategy = exp_.fields.at("strategy").value;
+    Value batch = *exp_.fields.at("trainer").value.arg("batch");
+    if (d.path == "trainer.batch") {
+      batch = value;
+    } else {
+      strategy = withArg(strategy, d.path.substr(d.path.find('.') + 1), value);
+      strategy.loc = value.loc;  // errors point at the swept value
+      batch.loc = value.loc;
+    }
+    return checkStrategyRules(p_, strategy, batch, exp_.model);
   }
 
   Program &p_;

@@ -16,8 +16,15 @@ bool checkTemplate(Program &program, const Value &text, const std::vector<std::s
   if (text.kind != Value::String) return true;  // env(...) and friends are resolved at run time
   // Placeholder offsets are found in the literal as written, so locations
   // stay exact even when the string has escapes.
+  // A plain literal is checked as written (exact columns); anything else
+  // (`"a{" + "b}"`) is checked as evaluated, reported at the expression.
   std::string_view raw = text.loc.valid() ? program.sources.slice(text.loc) : std::string_view(text.s);
-  uint32_t base = text.loc.begin;
+  bool literal = raw.size() >= 2 && raw.front() == '"' && raw.back() == '"' && raw.find('"', 1) == raw.size() - 1;
+  if (!literal) raw = text.s;
+  auto at = [&](size_t from, size_t to) -> Loc {
+    if (!literal) return text.loc;
+    return {text.loc.file, text.loc.begin + uint32_t(from), text.loc.begin + uint32_t(to)};
+  };
   bool ok = true;
   for (size_t i = 0; i < raw.size(); ++i) {
     if (raw[i] == '}' && i + 1 < raw.size() && raw[i + 1] == '}') {
@@ -30,18 +37,17 @@ bool checkTemplate(Program &program, const Value &text, const std::vector<std::s
       continue;
     }
     size_t close = raw.find('}', i);
-    size_t quote = raw.find('"', i + 1);
-    if (close == std::string_view::npos || (quote != std::string_view::npos && quote < close)) {
-      program.diags.report(Diag::TemplateUnterminated, {text.loc.file, base + uint32_t(i), base + uint32_t(i + 1)});
+    size_t stop = raw.find_first_of("{\"", i + 1);  // another `{` or the closing quote first: unterminated
+    if (close == std::string_view::npos || (stop != std::string_view::npos && stop < close)) {
+      program.diags.report(Diag::TemplateUnterminated, at(i, i + 1));
       return false;
     }
     std::string name(raw.substr(i + 1, close - i - 1));
-    Loc at{text.loc.file, base + uint32_t(i + 1), base + uint32_t(close)};
     if (name.empty()) {
-      program.diags.report(Diag::BadTemplateSyntax, {text.loc.file, base + uint32_t(i), base + uint32_t(close + 1)});
+      program.diags.report(Diag::BadTemplateSyntax, at(i, close + 1));
       ok = false;
     } else if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      program.diags.reportUnknown(Diag::TemplateUnknownField, at, name, allowed, name);
+      program.diags.reportUnknown(Diag::TemplateUnknownField, at(i + 1, close), name, allowed, name);
       ok = false;
     }
     i = close;

@@ -8,7 +8,15 @@ namespace mlc::sema {
 
 namespace {
 
-std::string number(double v) { return fmt::format("{}", v); }
+// Shortest round-trip form, with `.0` kept so floats never read as ints.
+std::string number(double v) {
+  std::string s = fmt::format("{}", v);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+// Range bounds read as written: `in [1, 8]`, `in [0, 1)`.
+std::string bound(double v) { return fmt::format("{}", v); }
 
 }  // namespace
 
@@ -64,10 +72,10 @@ bool Interval::contains(double v) const {
 }
 
 std::string Interval::toString() const {
-  if (excluded) return "!= " + number(*excluded);
-  if (lo && hi) return fmt::format("in {}{}, {}{}", loInclusive ? "[" : "(", number(*lo), number(*hi), hiInclusive ? "]" : ")");
-  if (lo) return (loInclusive ? ">= " : "> ") + number(*lo);
-  if (hi) return (hiInclusive ? "<= " : "< ") + number(*hi);
+  if (excluded) return "!= " + bound(*excluded);
+  if (lo && hi) return fmt::format("in {}{}, {}{}", loInclusive ? "[" : "(", bound(*lo), bound(*hi), hiInclusive ? "]" : ")");
+  if (lo) return (loInclusive ? ">= " : "> ") + bound(*lo);
+  if (hi) return (hiInclusive ? "<= " : "< ") + bound(*hi);
   return "any value";
 }
 
@@ -81,12 +89,11 @@ std::string toString(const Value &v) {
   switch (v.kind) {
   case Value::None: return "none";
   case Value::Int: return std::to_string(v.i);
-  case Value::Float: return number(v.f);
+  case Value::Float: return number(v.f);  // 2.0, not 2
   case Value::Bool: return v.b ? "true" : "false";
   case Value::String: return "\"" + v.s + "\"";
   case Value::Enum: return v.s;
   case Value::MetricRef: return v.s;
-  case Value::Runtime: return v.s;
   case Value::Range: return toString(v.items[0]) + ".." + toString(v.items[1]);
   case Value::Tensor: return toString(*v.tensor);
   case Value::List: {
@@ -123,7 +130,6 @@ std::string describe(const Value &v) {
   case Value::Record: return "a record";
   case Value::Call: return v.callee ? v.callee->kindWithArticle() + " `" + v.callee->name + "`" : "a call";
   case Value::MetricRef: return "metric `" + v.s + "`";
-  case Value::Runtime: return "a value known at run time";
   case Value::None: return "nothing";
   }
   return "?";

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mlc::sema {
@@ -83,13 +84,12 @@ struct Value {
     Call,       // callee + args (by parameter, in declaration order)
     Tensor,     // a symbolic tensor inside a model or a loss expression
     MetricRef,  // `val.loss`
-    Runtime,    // known only when the experiment runs (env("X"))
   } kind = None;
   Loc loc;
   int64_t i = 0;
   double f = 0;
   bool b = false;
-  std::string s;                                       // String, Enum, MetricRef, Runtime description
+  std::string s;                                       // String, Enum, MetricRef
   std::vector<Value> items;                            // List; Range: lo, hi
   std::vector<NamedValue> fields;   // Record; Call arguments
   std::vector<bool> defaulted;                         // Call: which arguments came from defaults
@@ -102,12 +102,28 @@ struct Value {
 };
 
 struct NamedValue {
-  NamedValue(std::string name, Value value) : first(std::move(name)), second(std::move(value)) {}
+  NamedValue(std::string name, Value value, Loc nameLoc = {})
+      : first(std::move(name)), second(std::move(value)), nameLoc(nameLoc) {}
   std::string first;
   Value second;
+  Loc nameLoc;  // record keys: where the key is written
 };
+
+// `auto &[name, value] : call.fields` binds the name and the value only.
+template <std::size_t I> auto &get(NamedValue &nv) {
+  if constexpr (I == 0) return nv.first;
+  else return nv.second;
+}
+template <std::size_t I> const auto &get(const NamedValue &nv) {
+  if constexpr (I == 0) return nv.first;
+  else return nv.second;
+}
 
 std::string toString(const Value &v);  // as mlp source would write it
 std::string describe(const Value &v);  // for messages: "float 0.5", "`f32[batch, 10]`"
 
 }  // namespace mlc::sema
+
+template <> struct std::tuple_size<mlc::sema::NamedValue> : std::integral_constant<std::size_t, 2> {};
+template <> struct std::tuple_element<0, mlc::sema::NamedValue> { using type = std::string; };
+template <> struct std::tuple_element<1, mlc::sema::NamedValue> { using type = mlc::sema::Value; };
