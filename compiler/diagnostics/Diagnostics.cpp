@@ -140,21 +140,19 @@ nlohmann::json jsonRange(const SourceManager &sm, Loc loc) {
           {"end", {{"line", e.line}, {"column", e.column}, {"offset", loc.end}}}};
 }
 
-// Edit distance with the usual unit costs; names are short, so the quadratic
-// table is cheaper than any cleverness.
+// Edit distance where swapping two neighbours (`itn` for `int`) costs one
+// edit, like an insertion or a deletion (optimal string alignment). Names
+// are short, so the full quadratic table is cheaper than any cleverness.
 size_t editDistance(const std::string &a, const std::string &b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
-  }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 }  // namespace
@@ -229,9 +227,30 @@ void Diagnostics::suggest(Diagnostic &d, const std::string &unknown, const std::
   if (d.loc.valid()) d.fix(d.loc, best);
 }
 
+// Passes report in their own order (declarations first, then models, then
+// experiments); people read top to bottom. Diagnostics are shown file by
+// file (in order of first appearance) and by position within a file; ones
+// without a place come first and the error-limit notice last.
+std::vector<const Diagnostic *> Diagnostics::ordered() const {
+  std::vector<FileId> files;
+  for (const Diagnostic &d : diags_)
+    if (d.loc.valid() && std::find(files.begin(), files.end(), d.loc.file) == files.end()) files.push_back(d.loc.file);
+  auto key = [&](const Diagnostic *d) {
+    if (d->id == Diag::TooManyErrors) return std::pair<size_t, uint32_t>(SIZE_MAX, 0);
+    if (!d->loc.valid()) return std::pair<size_t, uint32_t>(0, 0);
+    size_t rank = std::find(files.begin(), files.end(), d->loc.file) - files.begin() + 1;
+    return std::pair<size_t, uint32_t>(rank, d->loc.begin);
+  };
+  std::vector<const Diagnostic *> out;
+  for (const Diagnostic &d : diags_) out.push_back(&d);
+  std::stable_sort(out.begin(), out.end(), [&](const Diagnostic *a, const Diagnostic *b) { return key(a) < key(b); });
+  return out;
+}
+
 void Diagnostics::renderText(std::ostream &out, bool color) const {
   Palette p{color};
-  for (const Diagnostic &d : diags_) {
+  for (const Diagnostic *dp : ordered()) {
+    const Diagnostic &d = *dp;
     out << p.bold() << location(sources_, d.loc) << ": " << p.severity(d.severity) << severityName(d.severity)
         << ": " << p.reset() << p.bold() << d.message << " [" << info(d.id).code << "]" << p.reset() << '\n';
     renderSnippet(out, sources_, d.loc, d.fixits, p);
@@ -253,7 +272,8 @@ void Diagnostics::renderText(std::ostream &out, bool color) const {
 
 void Diagnostics::renderJson(std::ostream &out) const {
   nlohmann::json list = nlohmann::json::array();
-  for (const Diagnostic &d : diags_) {
+  for (const Diagnostic *dp : ordered()) {
+    const Diagnostic &d = *dp;
     nlohmann::json notes = nlohmann::json::array(), fixits = nlohmann::json::array();
     for (const Note &n : d.notes) notes.push_back({{"message", n.message}, {"range", jsonRange(sources_, n.loc)}});
     for (const FixIt &f : d.fixits) fixits.push_back({{"range", jsonRange(sources_, f.loc)}, {"replacement", f.replacement}});

@@ -77,7 +77,11 @@ public:
 
   /// Adds a note to every diagnostic reported since all().size() was `first`.
   void noteSince(size_t first, Loc at, const std::string &text) {
-    for (size_t i = first; i < diags_.size(); ++i) diags_[i].note(at, text);
+    for (size_t i = first; i < diags_.size(); ++i) {
+      const Loc &own = diags_[i].loc;
+      if (own.file == at.file && own.begin == at.begin && own.end == at.end) continue;  // would say nothing new
+      diags_[i].note(at, text);
+    }
   }
 
   /// Drops every diagnostic reported since all().size() was `first`: for
@@ -99,6 +103,7 @@ public:
 
 private:
   Diagnostic &add(Diagnostic d);
+  std::vector<const Diagnostic *> ordered() const;
   void suggest(Diagnostic &d, const std::string &unknown, const std::vector<std::string> &candidates);
 
   const SourceManager &sources_;

@@ -10,7 +10,6 @@ namespace mlc::sema {
 
 namespace {
 
-const std::set<std::string> kDtypes = {"f32", "f16", "bf16", "f64", "i32", "i64", "u8", "bool"};
 const std::set<std::string> kExternKinds = {"layer", "loss", "metric", "optimizer", "schedule", "strategy", "space",
                                             "search", "pruner", "source", "selector", "sink", "notifier", "function"};
 const std::set<std::string> kDeclKinds = {"layer", "loss", "metric", "optimizer", "schedule", "strategy", "space",
@@ -241,7 +240,7 @@ std::optional<Value> Evaluator::eval(const ast::Expr &e, const Type *expected, c
       }
       return x;
     }
-    p_.diags.report(Diag::BadOperands, e.loc, e.text, "nothing", describe(*x));
+    p_.diags.report(Diag::BadOperand, e.loc, e.text, describe(*x));
     return std::nullopt;
   }
   case K::Objective: {
@@ -278,6 +277,11 @@ std::optional<Value> Evaluator::evalName(const ast::Expr &e, const Type *expecte
     enumType = expected->element.get();  // `on failure`: one event where a list is expected
   if (enumType && std::count(enumType->enumValues.begin(), enumType->enumValues.end(), e.text)) {
     Value v = make(Value::Enum, e.loc);
+    v.s = e.text;
+    return v;
+  }
+  if (expected && expected->kind == Type::Enum) {
+    Value v = make(Value::Enum, e.loc);  // not a valid value: conform() says which are
     v.s = e.text;
     return v;
   }
@@ -509,8 +513,9 @@ std::optional<Value> Evaluator::callDecl(const Decl &cd, const ast::Expr *call, 
     for (size_t i = 0; i < d.params.size(); ++i)
       if (d.params[i].name == n) index = i;
     if (index == d.params.size()) {
-      std::vector<std::string> names;
-      for (const Param &p : d.params) names.push_back(p.name);
+      std::vector<std::string> names;  // a parameter already given is no suggestion
+      for (size_t i = 0; i < d.params.size(); ++i)
+        if (!bound[i] && i >= positional.size()) names.push_back(d.params[i].name);
       Diagnostic &diag = p_.diags.reportUnknown(Diag::UnknownArgument, a->name->loc, n, names, callee, n);
       // The parameter may belong to a sibling: `offload` is `zero`'s, not `ddp`'s.
       for (const Decl *other : p_.visibleOfKind(file_, d.kindName())) {
@@ -674,7 +679,7 @@ private:
       return Type::enumOf(values);
     }
     if (t.shaped) {
-      if (kDtypes.count(n)) return Type::of(Type::Tensor);
+      if (isDtype(n)) return Type::of(Type::Tensor);
       if (n == "list" && t.dims.size() == 1 && t.dims[0] && t.dims[0]->kind == ast::ExprKind::Name) {
         ast::TypeExpr inner;
         inner.loc = t.dims[0]->loc;
@@ -693,7 +698,7 @@ private:
       if (kDeclKinds.count(n)) return Type::decl(n);
     }
     std::vector<std::string> known = {"int", "float", "bool", "string", "range", "any", "list", "enum"};
-    known.insert(known.end(), kDtypes.begin(), kDtypes.end());
+    known.insert(known.end(), dtypeNames().begin(), dtypeNames().end());
     known.insert(known.end(), kDeclKinds.begin(), kDeclKinds.end());
     p_.diags.reportUnknown(Diag::UnknownType, t.name.loc, n, known, n);
     return std::nullopt;

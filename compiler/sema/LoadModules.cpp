@@ -164,7 +164,9 @@ private:
       auto [it, inserted] = m.visible.emplace(name, d);
       if (!inserted && it->second != d) {
         Module *owner = p_.moduleOf(it->second->file);
-        p_.diags.report(Diag::ImportNameConflict, at, name, owner ? owner->name : "this file", target->name);
+        std::string from = !owner || owner == &m ? "this file" : owner->name;
+        p_.diags.report(Diag::ImportNameConflict, at, name, from, target->name)
+            .note(it->second->loc, fmt::format("`{}` is declared here", name));
       }
     };
     if (imp.all) {

@@ -13,11 +13,20 @@ size_t ModelInstance::layerCount() const {
 
 namespace {
 
+// State shared by a model and every composite it calls: the call stack
+// (recursion) and one budget of operations for the whole expansion.
+struct Expansion {
+  std::vector<const Decl *> stack;
+  size_t ops = 0;
+  bool tooLarge = false;
+};
+
 class Instantiator {
 public:
-  Instantiator(Program &p, std::vector<const Decl *> &stack) : p_(p), stack_(stack) {}
+  Instantiator(Program &p, Expansion &shared) : p_(p), shared_(shared), stack_(shared.stack) {}
 
   std::optional<ModelInstance> run(const Decl &model, const Value &config, const InputBinding &binding) {
+    if (p_.brokenModels.count(&model)) return std::nullopt;  // its declaration errors are reported
     for (const Decl *active : stack_)
       if (active == &model) {
         p_.diags.report(Diag::RecursiveModel, binding.at, model.name).note(model.loc, "declared here");
@@ -36,8 +45,8 @@ private:
     inst.config = config;
     Evaluator eval(p_, model.file);
     eval.onLayerCall = [&](const Value &call, const Value &result) {
-      if (inst.ops.size() == kMaxModelOps) tooLarge_ = true;
-      if (tooLarge_) return;
+      if (++shared_.ops > kMaxModelOps) shared_.tooLarge = true;
+      if (shared_.tooLarge) return;
       OpRecord op;
       op.loc = call.loc;
       op.output = *result.tensor;
@@ -68,7 +77,7 @@ private:
       InputBinding b;
       b.at = at;
       for (Value &t : tensors) b.tensors.push_back(*t.tensor);
-      Instantiator nested(p_, stack_);
+      Instantiator nested(p_, shared_);
       size_t before = p_.diags.all().size();
       auto sub = nested.run(inner, innerConfig, b);
       if (!sub) {
@@ -104,38 +113,36 @@ private:
       if (v.kind == Value::Int) ints[n] = v.i;
     }
     size_t errorsBefore = p_.diags.errorReports();
-    bool inputsDone = false;
-    size_t inputIndex = 0;
-    for (const ast::ModelStmt &s : model.model->body) {
-      if (s.kind == ast::ModelStmt::Input) {
-        if (inputsDone) {
-          p_.diags.report(Diag::InputNotFirst, s.loc);
-          continue;
-        }
-        input(s, inst, scope, ints, binding, inputIndex++);
-        continue;
-      }
-      inputsDone = true;
-      stmt(s, inst, scope, eval);
-    }
-    if (!binding.tensors.empty() && binding.tensors.size() != inst.inputs.size() && binding.datasetName.empty())
-      p_.diags.report(Diag::TooManyInputs, binding.at, model.name, inst.inputs.size(), binding.tensors.size());
-    if (tooLarge_) p_.diags.report(Diag::ModelTooLarge, binding.at.valid() ? binding.at : model.loc, model.name, kMaxModelOps);
-    if (inst.outputs.empty() && p_.diags.errorReports() == errorsBefore)
+    // Inputs bind first, wherever they are written (a late one is reported
+    // by checkModelDecls); then the statements run in order.
+    size_t inputCount = 0;
+    for (const ast::ModelStmt &s : model.model->body)
+      if (s.kind == ast::ModelStmt::Input) input(s, inst, scope, ints, binding, inputCount++);
+    if (!binding.tensors.empty() && binding.tensors.size() != inputCount && binding.datasetName.empty())
+      p_.diags.report(Diag::TooManyInputs, binding.at, model.name, inputCount, binding.tensors.size());
+    for (const ast::ModelStmt &s : model.model->body)
+      if (s.kind != ast::ModelStmt::Input && !shared_.tooLarge) stmt(s, inst, scope, eval);
+    if (shared_.tooLarge && stack_.size() == 1)
+      p_.diags.report(Diag::ModelTooLarge, binding.at.valid() ? binding.at : model.loc, model.name, kMaxModelOps);
+    if (inst.outputs.empty() && p_.diags.errorReports() == errorsBefore && !shared_.tooLarge)
       p_.diags.report(Diag::ModelHasNoOutput, model.loc, model.name);
-    if (p_.diags.errorReports() > errorsBefore) return std::nullopt;
+    if (p_.diags.errorReports() > errorsBefore || shared_.tooLarge) return std::nullopt;
     return inst;
   }
 
   void input(const ast::ModelStmt &s, ModelInstance &inst, Scope &scope, std::map<std::string, int64_t> &ints,
              const InputBinding &binding, size_t index) {
     scope.values[s.name.text] = Value{};  // poisoned until bound: later uses of a bad input stay quiet
-    for (const auto &dim : s.type->dims)
-      if (!dim) {
-        p_.diags.report(Diag::EllipsisInModel, s.type->loc);
+    TensorType declared = declaredTensor(*s.type, ints);
+    for (size_t k = 0; k < declared.dims.size(); ++k) {
+      const Dim &d = declared.dims[k];
+      const Value *named = d.kind == Dim::Var ? scope.find(d.var) : nullptr;
+      if ((d.kind == Dim::Const && d.size <= 0) || (named && named->kind != Value::None)) {
+        Loc at = k < s.type->dims.size() && s.type->dims[k] ? s.type->dims[k]->loc : s.type->loc;
+        p_.diags.report(Diag::BadDimension, at, d.kind == Dim::Const ? std::to_string(d.size) : describe(*named));
         return;
       }
-    TensorType declared = declaredTensor(*s.type, ints);
+    }
     TensorType actual = declared;
     if (index >= binding.tensors.size() && !binding.datasetName.empty()) {
       p_.diags.report(Diag::UnknownInput, s.loc, inst.model->name, s.name.text, binding.datasetName)
@@ -190,7 +197,7 @@ private:
   }
 
   bool stmt(const ast::ModelStmt &s, ModelInstance &inst, Scope &scope, Evaluator &eval) {
-    if (tooLarge_) return false;
+    if (shared_.tooLarge) return false;
     switch (s.kind) {
     case ast::ModelStmt::Input: return false;  // handled above
     case ast::ModelStmt::Let:
@@ -214,11 +221,6 @@ private:
             return false;
           }
         }
-        for (auto &[n, t] : inst.outputs)
-          if (n == s.name.text) {
-            p_.diags.report(Diag::Redefinition, s.name.loc, n);
-            return false;
-          }
         inst.outputs.emplace_back(s.name.text, *v->tensor);
       }
       scope.values[s.name.text] = std::move(*v);
@@ -241,7 +243,7 @@ private:
           scope.values[s.name.text] = index;
         }
         for (const ast::ModelStmt &inner : s.body)
-          if (!stmt(inner, inst, scope, eval)) return false;  // the same error would repeat n times
+          if (!stmt(inner, inst, scope, eval) || shared_.tooLarge) return false;  // the same error would repeat n times
       }
       return true;
     }
@@ -257,16 +259,16 @@ private:
   }
 
   Program &p_;
+  Expansion &shared_;
   std::vector<const Decl *> &stack_;
-  bool tooLarge_ = false;
 };
 
 }  // namespace
 
 std::optional<ModelInstance> instantiateModel(Program &program, const Decl &model, const Value &config,
                                               const InputBinding &inputs) {
-  std::vector<const Decl *> stack;
-  return Instantiator(program, stack).run(model, config, inputs);
+  Expansion shared;
+  return Instantiator(program, shared).run(model, config, inputs);
 }
 
 }  // namespace mlc::sema

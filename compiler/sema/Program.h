@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 
 namespace mlc::sema {
@@ -69,6 +70,9 @@ public:
   /// Declarations every file sees without importing: all std modules but
   /// std.nn (whose layer names users often want for themselves).
   std::map<std::string, Decl *> prelude;
+  /// Models whose declarations have errors (checkModelDecls); instantiating
+  /// them again would only repeat those errors in other words.
+  std::set<const Decl *> brokenModels;
 
   /// Name lookup as seen from `file`: its own names, then imports, then the prelude.
   const Decl *lookup(FileId file, const std::string &name) const;

@@ -4,6 +4,7 @@
 #include "sema/ExperimentCheck.h"
 #include "sema/LoadModules.h"
 #include "sema/ModelCheck.h"
+#include "sema/ModelDecls.h"
 
 namespace mlc::sema {
 
@@ -41,7 +42,11 @@ SemaResult analyze(SourceManager &sources, Diagnostics &diags, FileId root, cons
   // 2. Signatures: parameter types, ranges and defaults.
   for (Decl *d : own) resolveSignature(p, *d);
 
-  // 3. Models that can be checked on their own (defaults, concrete inputs).
+  // 3. Model declarations on their own: types, names, redefinitions.
+  for (Decl *d : own)
+    if (d->kind == Decl::Model) checkModelDecl(p, *d);
+
+  // 4. Models that can be instantiated on their own (defaults, concrete inputs).
   for (Decl *d : own) {
     if (d->kind != Decl::Model || !standalone(p, *d)) continue;
     Evaluator eval(p, d->file);
@@ -49,7 +54,7 @@ SemaResult analyze(SourceManager &sources, Diagnostics &diags, FileId root, cons
     if (auto config = eval.callDecl(*d, nullptr, empty, d->loc)) instantiateModel(p, *d, *config, {{}, "", d->loc});
   }
 
-  // 4. Datasets not used by any experiment are still checked.
+  // 5. Datasets not used by any experiment are still checked.
   std::vector<const Decl *> usedDatasets;
   for (Decl *d : own)
     if (d->kind == Decl::Experiment)
@@ -60,7 +65,7 @@ SemaResult analyze(SourceManager &sources, Diagnostics &diags, FileId root, cons
     if (d->kind == Decl::Dataset && std::find(usedDatasets.begin(), usedDatasets.end(), d) == usedDatasets.end())
       checkDataset(p, *d);
 
-  // 5. Experiments: every section, the model on the data, monitors, sweeps.
+  // 6. Experiments: every section, the model on the data, monitors, sweeps.
   for (Decl *d : own)
     if (d->kind == Decl::Experiment)
       if (auto exp = checkExperiment(p, *d)) result.experiments.push_back(std::move(*exp));

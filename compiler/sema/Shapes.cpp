@@ -18,6 +18,14 @@ std::optional<int64_t> arith(const std::string &op, int64_t a, int64_t b) {
   return std::nullopt;
 }
 
+// A dimension expression as written: `h + 2 * padding` (for messages).
+std::string infix(const ast::Expr &e) {
+  if (e.kind == ast::ExprKind::Int) return std::to_string(e.intValue);
+  if (e.kind == ast::ExprKind::Name) return e.text;
+  if (e.kind == ast::ExprKind::Binary) return "(" + infix(*e.lhs) + " " + e.text + " " + infix(*e.rhs) + ")";
+  return exprToString(e);
+}
+
 // `hidden * 2` in a model's input or output type, given the int parameters.
 std::optional<int64_t> constantDim(const ast::Expr &e, const std::map<std::string, int64_t> &ints) {
   if (e.kind == ast::ExprKind::Int) return e.intValue;
@@ -57,7 +65,10 @@ std::optional<Dim> ShapeMatcher::evalDim(const ast::Expr &e, bool &unboundVar, s
     }
     if (!a || !b || a->kind != Dim::Const || b->kind != Dim::Const) return std::nullopt;
     auto r = arith(e.text, a->size, b->size);
-    if (!r) return std::nullopt;
+    if (!r) {
+      overflow_ = e.text != "/" && e.text != "%";  // the rest is division by zero: a bad dimension
+      return std::nullopt;
+    }
     return Dim::constant(*r);
   }
   default: return std::nullopt;
@@ -71,19 +82,23 @@ std::optional<int64_t> ShapeMatcher::intValue(const std::string &name) const {
   return std::nullopt;
 }
 
+// The pattern with what is known so far filled in: `f32[batch, 2, m]`.
 std::string ShapeMatcher::render(const ast::TypeExpr &pattern) {
-  std::string out = pattern.name.text + "[";
-  for (size_t i = 0; i < pattern.dims.size(); ++i) {
-    out += i ? ", " : "";
-    if (!pattern.dims[i]) {
-      out += "...";
+  std::vector<std::string> parts;
+  for (const auto &p : pattern.dims) {
+    if (!p) {
+      if (!ellipsis_) parts.push_back("...");
+      else
+        for (const Dim &d : *ellipsis_) parts.push_back(toString(d));
       continue;
     }
     bool unbound = false;
     std::string name;
-    auto d = evalDim(*pattern.dims[i], unbound, name);
-    out += d ? toString(*d) : exprToString(*pattern.dims[i]);
+    auto d = evalDim(*p, unbound, name);
+    parts.push_back(d ? toString(*d) : infix(*p));
   }
+  std::string out = pattern.name.text + "[";
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
   return out + "]";
 }
 
@@ -91,7 +106,7 @@ bool ShapeMatcher::match(const Param &param, const TensorType &actual, Loc at) {
   const ast::TypeExpr &pattern = *param.pattern;
   auto mismatch = [&]() {
     diags_.report(Diag::ShapeMismatch, at, param.name, callee_.name, "`" + render(pattern) + "`", "`" + toString(actual) + "`")
-        .note(param.loc, fmt::format("`{}` is declared here", callee_.name));
+        .note(param.loc, fmt::format("parameter `{}` of `{}` is declared here", param.name, callee_.name));
     return false;
   };
   if (pattern.name.text != actual.dtype) return mismatch();
@@ -150,8 +165,13 @@ std::optional<TensorType> ShapeMatcher::result(const ast::TypeExpr &pattern, Loc
       diags_.report(Diag::UnboundDimension, at, name, callee_.name);
       return std::nullopt;
     }
+    if (overflow_) {
+      diags_.report(Diag::IntOverflow, at)
+          .note(pattern.loc, fmt::format("computing the result shape of `{}` as `{}`", callee_.name, render(pattern)));
+      return std::nullopt;
+    }
     if (!d || (d->kind == Dim::Const && d->size <= 0)) {
-      diags_.report(Diag::BadDimension, at, d ? std::to_string(d->size) : exprToString(*p))
+      diags_.report(Diag::BadDimension, at, d ? std::to_string(d->size) : infix(*p))
           .note(pattern.loc, fmt::format("computing the result shape of `{}` as `{}`", callee_.name, render(pattern)));
       return std::nullopt;
     }
@@ -194,7 +214,7 @@ TensorType declaredTensor(const ast::TypeExpr &type, const std::map<std::string,
     else if (p->kind == ast::ExprKind::Name && ints.count(p->text)) out.dims.push_back(Dim::constant(ints.at(p->text)));
     else if (p->kind == ast::ExprKind::Name) out.dims.push_back({Dim::Var, 0, p->text});
     else if (auto n = constantDim(*p, ints)) out.dims.push_back(Dim::constant(*n));
-    else out.dims.push_back({Dim::Var, 0, exprToString(*p)});
+    else out.dims.push_back({Dim::Var, 0, infix(*p)});
   }
   return out;
 }

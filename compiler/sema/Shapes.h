@@ -35,6 +35,7 @@ private:
   const Value &call_;
   std::map<std::string, Bound> vars_;
   std::optional<std::vector<Dim>> ellipsis_;
+  bool overflow_ = false;
 };
 
 /// Shape of `a op b` under broadcasting, or nullopt after reporting.

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace mlc::sema {
 
 namespace {
@@ -19,6 +21,16 @@ std::string number(double v) {
 std::string bound(double v) { return fmt::format("{}", v); }
 
 }  // namespace
+
+const std::vector<std::string> &dtypeNames() {
+  static const std::vector<std::string> names = {"f32", "f16", "bf16", "f64", "i32", "i64", "u8", "bool"};
+  return names;
+}
+
+bool isDtype(const std::string &name) {
+  const auto &names = dtypeNames();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 std::string toString(const Dim &d) {
   switch (d.kind) {

@@ -33,6 +33,10 @@ struct TensorType {
   bool operator==(const TensorType &o) const { return dtype == o.dtype && dims == o.dims; }
 };
 
+/// Element types a tensor may have.
+const std::vector<std::string> &dtypeNames();
+bool isDtype(const std::string &name);
+
 std::string toString(const Dim &d);
 std::string toString(const TensorType &t);  // `f32[batch, 64]`
 
