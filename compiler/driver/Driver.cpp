@@ -44,7 +44,7 @@ int compileFile(const std::string &path, Emit emit, const Options &opts, SourceM
   }
   if (emit == Emit::Ast) {
     auto ast = parseFile(sources, file, diags);
-    if (!ast) return 1;
+    if (!ast || ast->hasErrors) return 1;
     dumpAst(*ast, sources, std::cout);
     return diags.hasErrors() ? 1 : 0;
   }

@@ -154,6 +154,11 @@ struct File {
   std::vector<Model> models;
   std::vector<Experiment> experiments;
   std::vector<Extern> externs;
+  /// Some declaration had a syntax error and is missing from the tree.
+  bool hasErrors = false;
+  /// Names those declarations would have defined, so later passes do not
+  /// call them unknown.
+  std::vector<Name> failedDecls;
   /// Declarations in source order, as (kind, index into the vector above).
   enum class DeclKind { Import, Dataset, Model, Experiment, Extern };
   std::vector<std::pair<DeclKind, size_t>> order;

@@ -121,6 +121,22 @@ void mergeInto(ast::File &into, ast::File &&part) {
   }
 }
 
+// Stops a declaration's parse at its first syntax error. Only that error is
+// reported, and ANTLR's recovery after it is not just useless here but can
+// be quadratic in the length of what follows.
+class StopAtFirstError : public antlr4::DefaultErrorStrategy {
+public:
+  void recover(antlr4::Parser *, std::exception_ptr) override { throw antlr4::ParseCancellationException(); }
+  antlr4::Token *recoverInline(antlr4::Parser *parser) override {
+    DefaultErrorStrategy::recoverInline(parser);  // reports, or throws to recover() above
+    throw antlr4::ParseCancellationException();
+  }
+  void sync(antlr4::Parser *parser) override {
+    DefaultErrorStrategy::sync(parser);
+    if (parser->getNumberOfSyntaxErrors() > 0) throw antlr4::ParseCancellationException();
+  }
+};
+
 // Reports the lexer's error tokens and brackets nested too deep for the
 // recursive parser. Returns false when parsing must not start.
 bool checkTokens(antlr4::CommonTokenStream &tokens, FileId file, const OffsetMap &offsets, Diagnostics &diags) {
@@ -248,7 +264,17 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file, 
 
   auto result = std::make_unique<ast::File>();
   result->id = file;
-  bool failed = false;
+  // The name a failed declaration would have defined: `model M ...` -> M.
+  auto declaredName = [&](size_t begin, size_t end) -> std::optional<ast::Name> {
+    const auto &all = tokens.getTokens();
+    std::vector<antlr4::Token *> seen;
+    for (size_t i = begin; i < end && seen.size() < 2; ++i)
+      if (all[i]->getChannel() == 0) seen.push_back(all[i]);
+    if (seen.size() < 2 || seen[1]->getType() != MlpLexer::IDENT) return std::nullopt;
+    size_t kind = seen[0]->getType();
+    if (kind != MlpLexer::MODEL && kind != MlpLexer::DATASET && kind != MlpLexer::EXPERIMENT) return std::nullopt;
+    return ast::Name{seen[1]->getText(), tokenLoc(seen[1], file, offsets)};
+  };
   for (auto [begin, end] : splitDeclarations(tokens)) {
     auto source = chunkSource(tokens, begin, end);
     antlr4::CommonTokenStream chunkTokens(source.get());
@@ -256,20 +282,22 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file, 
     parser.removeErrorListeners();
     SyntaxErrorListener listener(file, offsets, diags, end + 1 < tokens.getTokens().size());
     parser.addErrorListener(&listener);
-    MlpParser::FileContext *tree = parser.file();
-    if (listener.count() > 0) {
-      failed = true;
-      continue;
+    parser.setErrorHandler(std::make_shared<StopAtFirstError>());
+    MlpParser::FileContext *tree = nullptr;
+    try {
+      tree = parser.file();
+    } catch (const antlr4::ParseCancellationException &) {
     }
-    auto part = buildAst(tree, file, offsets, diags);
+    std::unique_ptr<ast::File> part;
+    if (listener.count() == 0 && tree) part = buildAst(tree, file, offsets, diags);
     if (!part) {
-      failed = true;
+      result->hasErrors = true;
+      if (auto name = declaredName(begin, end)) result->failedDecls.push_back(*name);
       continue;
     }
     mergeInto(*result, std::move(*part));
   }
-  if (failed) return nullptr;
-  if (result->order.empty()) {
+  if (result->order.empty() && !result->hasErrors) {
     diags.report(Diag::EmptyFile, {file, 0, 0}, sources.path(file));
     return nullptr;
   }

@@ -14,7 +14,8 @@ namespace mlc {
 constexpr int kMaxBracketDepth = 256;
 constexpr int kMaxExprDepth = 512;
 
-/// Returns null when the file has errors that leave no usable tree.
+/// Returns null when the file's bytes or tokens are unusable. Otherwise the
+/// tree holds every declaration that parsed; `hasErrors` says some did not.
 std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file, Diagnostics &diags);
 
 }  // namespace mlc

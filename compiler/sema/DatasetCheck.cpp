@@ -100,7 +100,8 @@ private:
       std::error_code ec;
       if (!fs::is_regular_file(file, ec)) {
         p_.diags.report(Diag::DataFileNotFound, v.loc, v.s)
-            .note(fmt::format("looked for `{}` (paths are relative to the .mlp file)", file.lexically_normal().string()));
+            .note(fmt::format("looked for `{}` (paths are relative to the .mlp file)",
+                              fs::absolute(file, ec).lexically_normal().string()));
         ok = false;
       }
     }

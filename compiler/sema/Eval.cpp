@@ -286,6 +286,7 @@ std::optional<Value> Evaluator::evalName(const ast::Expr &e, const Type *expecte
     return v;
   }
   if (const Decl *d = p_.lookup(file_, e.text)) {
+    if (d->kind == Decl::Invalid) return std::nullopt;  // its syntax error is reported
     if (d->kind == Decl::Dataset || d->kind == Decl::Experiment) {
       Value v = make(Value::Call, e.loc);
       v.callee = d;
@@ -431,6 +432,7 @@ std::optional<Value> Evaluator::evalCall(const ast::Expr &e, const Scope &scope)
     p_.diags.reportUnknown(Diag::UnknownName, callee.loc, callee.text, p_.visibleNames(file_), callee.text);
     return std::nullopt;
   }
+  if (d->kind == Decl::Invalid) return std::nullopt;  // its syntax error is reported
   return callDecl(*d, &e, scope, e.loc);
 }
 

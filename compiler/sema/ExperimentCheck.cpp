@@ -51,11 +51,11 @@ public:
     // Even when some section is wrong, the data, model and loss are still
     // cross-checked so that one run reports as much as it can.
     bool fieldsOk = ok;
-    if (!exp.fields.count("data") || !exp.fields.count("model")) return std::nullopt;
+    if (!exp.fields.count("data")) return std::nullopt;
 
     // The data feeds the model, whose outputs feed the loss.
     auto data = checkDataset(p_, *exp.fields.at("data").value.callee);
-    if (!data) return std::nullopt;
+    if (!data || !exp.fields.count("model")) return std::nullopt;
     exp.data = std::move(*data);
     const CheckedField &modelField = exp.fields.at("model");
     InputBinding binding;

@@ -72,6 +72,7 @@ private:
     for (const ast::Model &model : m.ast->models) add(Decl::Model, model.name).model = &model;
     for (const ast::Dataset &ds : m.ast->datasets) add(Decl::Dataset, ds.name).dataset = &ds;
     for (const ast::Experiment &ex : m.ast->experiments) add(Decl::Experiment, ex.name).experiment = &ex;
+    for (const ast::Name &failed : m.ast->failedDecls) add(Decl::Invalid, failed);
   }
 
   // `std.a.b` lives at <stdlib>/std/a/b.mlp; any other path is relative to

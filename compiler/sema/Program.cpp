@@ -10,6 +10,7 @@ std::string Decl::kindName() const {
   case Model: return "model";
   case Dataset: return "dataset";
   case Experiment: return "experiment";
+  case Invalid: return "declaration";
   }
   return "declaration";
 }

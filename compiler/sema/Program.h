@@ -24,7 +24,8 @@ struct Param {
 };
 
 struct Decl {
-  enum Kind { Extern, Model, Dataset, Experiment } kind = Extern;
+  // Invalid: a declaration that failed to parse; uses of it stay quiet.
+  enum Kind { Extern, Model, Dataset, Experiment, Invalid } kind = Extern;
   std::string name;
   Loc loc;       // the name
   FileId file = 0;
