@@ -169,6 +169,7 @@ private:
         continue;
       }
       if (std::string(field) == "features" && arg.kind == Value::Range) featureRange = {arg.items[0].i, arg.items[1].i};
+      if (std::string(field) == "features" && arg.kind == Value::Int) featureRange = {arg.i, arg.i + 1};
       if (std::string(field) == "label" && arg.kind == Value::Int) labelIndex = arg.i;
     }
     if (ok && featureRange && labelIndex && *labelIndex >= featureRange->first && *labelIndex < featureRange->second) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sema/Program.h"
+#include "sema/Signatures.h"
 
 #include <functional>
 #include <map>
@@ -67,8 +68,5 @@ private:
   Program &p_;
   FileId file_;
 };
-
-/// Resolves a declaration's parameter types, ranges and defaults (once).
-void resolveSignature(Program &program, Decl &decl);
 
 }  // namespace mlc::sema
