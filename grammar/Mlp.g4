@@ -144,5 +144,5 @@ UNTERMINATED_STRING  : '"' (~["\\\r\n] | '\\' ~[\r\n])* '\\'? ;
 // A comment body that never contains `*/`; a closed comment is one character
 // longer and so wins as BLOCK_COMMENT.
 UNTERMINATED_COMMENT : '/*' (~'*' | '*'+ ~[*/])* '*'* ;
-BAD_NUMBER           : DIGITS [eE] [+-]? ;
+BAD_NUMBER           : DIGITS ('.' DIGITS)? [eE] [+-]? ;
 UNKNOWN_CHAR         : . ;
