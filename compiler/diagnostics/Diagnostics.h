@@ -75,11 +75,13 @@ public:
     return d;
   }
 
-  /// Adds a note to every diagnostic reported since all().size() was `first`.
-  void noteSince(size_t first, Loc at, const std::string &text) {
+  /// Adds a note to every diagnostic reported since all().size() was `first`,
+  /// except, when `skipSamePlace`, to those already pointing at `at` (where
+  /// the note's place would say nothing new).
+  void noteSince(size_t first, Loc at, const std::string &text, bool skipSamePlace = false) {
     for (size_t i = first; i < diags_.size(); ++i) {
       const Loc &own = diags_[i].loc;
-      if (own.file == at.file && own.begin == at.begin && own.end == at.end) continue;  // would say nothing new
+      if (skipSamePlace && own.file == at.file && own.begin == at.begin && own.end == at.end) continue;
       diags_[i].note(at, text);
     }
   }

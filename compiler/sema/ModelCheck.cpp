@@ -82,7 +82,7 @@ private:
       auto sub = nested.run(inner, innerConfig, b);
       if (!sub) {
         // Errors inside a composite point into its body; say where it was used.
-        p_.diags.noteSince(before, at, fmt::format("in model `{}` called here", inner.name));
+        p_.diags.noteSince(before, at, fmt::format("in model `{}` called here", inner.name), true);
         return std::nullopt;
       }
       for (OpRecord &op : sub->ops) inst.ops.push_back(std::move(op));
@@ -120,13 +120,14 @@ private:
       if (s.kind == ast::ModelStmt::Input) input(s, inst, scope, ints, binding, inputCount++);
     if (!binding.tensors.empty() && binding.tensors.size() != inputCount && binding.datasetName.empty())
       p_.diags.report(Diag::TooManyInputs, binding.at, model.name, inputCount, binding.tensors.size());
+    bool statementsOk = true;  // a statement can fail quietly (a broken composite, a poisoned name)
     for (const ast::ModelStmt &s : model.model->body)
-      if (s.kind != ast::ModelStmt::Input && !shared_.tooLarge) stmt(s, inst, scope, eval);
+      if (s.kind != ast::ModelStmt::Input && !shared_.tooLarge) statementsOk &= stmt(s, inst, scope, eval);
     if (shared_.tooLarge && stack_.size() == 1)
       p_.diags.report(Diag::ModelTooLarge, binding.at.valid() ? binding.at : model.loc, model.name, kMaxModelOps);
-    if (inst.outputs.empty() && p_.diags.errorReports() == errorsBefore && !shared_.tooLarge)
+    if (inst.outputs.empty() && statementsOk && p_.diags.errorReports() == errorsBefore && !shared_.tooLarge)
       p_.diags.report(Diag::ModelHasNoOutput, model.loc, model.name);
-    if (p_.diags.errorReports() > errorsBefore || shared_.tooLarge) return std::nullopt;
+    if (p_.diags.errorReports() > errorsBefore || shared_.tooLarge || !statementsOk) return std::nullopt;
     return inst;
   }
 

@@ -79,13 +79,24 @@ private:
         if (a.args.empty()) d_.variadic = true;
         else bad("no arguments");
       } else if (n == "divides") {
-        if (a.args.size() == 2 && a.args[0]->kind == ast::ExprKind::Name && a.args[1]->kind == ast::ExprKind::Name)
+        if (a.args.size() == 2 && a.args[0]->kind == ast::ExprKind::Name && a.args[1]->kind == ast::ExprKind::Name &&
+            namesParamOrDim(a.args[0]->text) && namesParamOrDim(a.args[1]->text))
           d_.divides.emplace_back(a.args[0]->text, a.args[1]->text);
-        else bad("two names: `@divides(heads, d)`");
+        else bad("two parameters or dimensions of this declaration: `@divides(heads, d)`");
       } else {
         p_.diags.reportUnknown(Diag::UnknownAnnotation, a.name.loc, n, {"goal", "task", "variadic", "divides"}, n);
       }
     }
+  }
+
+  // A parameter, or a dimension name in one of the tensor parameters' shapes.
+  bool namesParamOrDim(const std::string &name) const {
+    for (const ast::Param &p : d_.ext->params) {
+      if (p.name.text == name) return true;
+      for (const auto &dim : p.type.dims)
+        if (dim && dim->kind == ast::ExprKind::Name && dim->text == name) return true;
+    }
+    return false;
   }
 
   std::optional<Type> type(const ast::TypeExpr &t) {
