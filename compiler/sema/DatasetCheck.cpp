@@ -1,5 +1,7 @@
 #include "sema/DatasetCheck.h"
 
+#include "sema/DataProbe.h"
+
 #include <cmath>
 #include <filesystem>
 
@@ -55,6 +57,8 @@ public:
     ok &= splits(info);
     if (!ok) return std::nullopt;
     if (kind == "csv" && !columns(info, source->arg("header")->b)) return std::nullopt;
+    if (kind == "csv" && !probeColumns(info, *source)) return std::nullopt;
+    if (kind == "idx" && !probeImages(info, *source)) return std::nullopt;
 
     if (auto it = info.fields.find("classes"); it != info.fields.end()) info.classes = it->second.value.i;
     info.task = info.classes ? "classification" : "regression";
@@ -90,13 +94,19 @@ private:
     return v;
   }
 
+  // Data paths are relative to the .mlp file that names them.
+  std::string resolve(const std::string &path) const {
+    namespace fs = std::filesystem;
+    fs::path dir = fs::path(p_.sources.path(d_.file)).parent_path();
+    return (fs::path(path).is_absolute() ? fs::path(path) : dir / path).string();
+  }
+
   bool checkFiles(const Value &source) {
     namespace fs = std::filesystem;
     bool ok = true;
-    fs::path dir = fs::path(p_.sources.path(d_.file)).parent_path();
     for (auto &[n, v] : source.fields) {
       if (v.kind != Value::String || (n != "path" && n != "images" && n != "labels")) continue;
-      fs::path file = fs::path(v.s).is_absolute() ? fs::path(v.s) : dir / v.s;
+      fs::path file = resolve(v.s);
       std::error_code ec;
       if (!fs::is_regular_file(file, ec)) {
         p_.diags.report(Diag::DataFileNotFound, v.loc, v.s)
@@ -176,6 +186,84 @@ private:
       const Value &label = info.fields.at("label").value;
       p_.diags.report(Diag::LabelIsFeature, label.fields.front().second.loc, *labelIndex)
           .note(info.fields.at("features").value.loc, "features selected here");
+      ok = false;
+    }
+    return ok;
+  }
+
+  // The CSV itself: selected columns must exist in its first row, and named
+  // columns in its header.
+  bool probeColumns(const DatasetInfo &info, const Value &source) {
+    const Value &path = *source.arg("path");
+    const std::string &delimiter = source.arg("delimiter")->s;
+    if (delimiter.size() != 1) {
+      p_.diags.report(Diag::TypeMismatch, source.arg("delimiter")->loc, "argument `delimiter` of `csv`",
+                      "a single character", "string \"" + delimiter + "\"");
+      return false;
+    }
+    std::string error;
+    auto probe = probeCsv(resolve(path.s), source.arg("header")->b, delimiter[0], error);
+    if (!probe) {
+      p_.diags.report(Diag::DataFileUnreadable, path.loc, path.s, error);
+      return false;
+    }
+    bool ok = true;
+    for (const char *field : {"features", "label"}) {
+      const Value &arg = info.fields.at(field).value.fields.front().second;
+      if (arg.kind == Value::String) {
+        if (std::find(probe->names.begin(), probe->names.end(), arg.s) == probe->names.end()) {
+          p_.diags.reportUnknown(Diag::UnknownColumn, arg.loc, arg.s, probe->names, path.s, arg.s);
+          ok = false;
+        }
+        continue;
+      }
+      int64_t end = arg.kind == Value::Range ? arg.items[1].i : arg.i + 1;
+      if (size_t(end) > probe->columns) {
+        std::string what = arg.kind == Value::Range ? fmt::format("column range `{}`", toString(arg))
+                                                    : fmt::format("column {}", arg.i);
+        p_.diags.report(Diag::ColumnPastEnd, arg.loc, what, probe->columns, path.s);
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  // IDX files: the per-sample shape must match the images' dimensions, the
+  // label file must have one label per image, and every label a class.
+  bool probeImages(const DatasetInfo &info, const Value &source) {
+    const Value &images = *source.arg("images"), &labels = *source.arg("labels");
+    std::string error;
+    auto img = probeIdx(resolve(images.s), error);
+    if (!img || img->dims.size() < 2) {
+      p_.diags.report(Diag::DataFileUnreadable, images.loc, images.s, img ? "it holds no samples" : error);
+      return false;
+    }
+    auto lab = probeIdx(resolve(labels.s), error);
+    if (!lab || lab->dims.size() != 1) {
+      p_.diags.report(Diag::DataFileUnreadable, labels.loc, labels.s, lab ? "it is not a label file" : error);
+      return false;
+    }
+    bool ok = true;
+    const CheckedField &shape = info.fields.at("shape");
+    int64_t want = 1, have = 1;
+    std::string haveText;
+    for (const Value &v : shape.value.items) want *= v.i;
+    for (size_t i = 1; i < img->dims.size(); ++i) {
+      have *= img->dims[i];
+      haveText += (i > 1 ? " x " : "") + std::to_string(img->dims[i]);
+    }
+    if (want != have) {
+      p_.diags.report(Diag::SampleShapeMismatch, shape.value.loc, want, images.s, have, haveText);
+      ok = false;
+    }
+    if (img->dims[0] != lab->dims[0]) {
+      p_.diags.report(Diag::SampleCountMismatch, labels.loc, images.s, img->dims[0], labels.s, lab->dims[0]);
+      ok = false;
+    }
+    if (info.fields.count("classes") && lab->maxLabel >= info.fields.at("classes").value.i) {
+      const Value &classes = info.fields.at("classes").value;
+      p_.diags.report(Diag::LabelOutOfRange, classes.loc, labels.s, lab->maxLabel, classes.i)
+          .note(labels.loc, "labels read from here");
       ok = false;
     }
     return ok;
