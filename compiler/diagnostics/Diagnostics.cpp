@@ -144,15 +144,18 @@ nlohmann::json jsonRange(const SourceManager &sm, Loc loc) {
 // edit, like an insertion or a deletion (optimal string alignment). Names
 // are short, so the full quadratic table is cheaper than any cleverness.
 size_t editDistance(const std::string &a, const std::string &b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i)
+  std::vector<size_t> prev2(b.size() + 1), prev(b.size() + 1), row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      row[j] = std::min({prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) row[j] = std::min(row[j], prev2[j - 2] + 1);
     }
-  return d[a.size()][b.size()];
+    std::swap(prev2, prev);
+    std::swap(prev, row);
+  }
+  return prev[b.size()];
 }
 
 }  // namespace
@@ -166,6 +169,8 @@ std::string closestMatch(const std::string &name, const std::vector<std::string>
   size_t bestDistance = std::max<size_t>(1, name.size() / 3) + 1;
   for (const std::string &c : candidates) {
     if (c == name) continue;
+    size_t lengthGap = c.size() > name.size() ? c.size() - name.size() : name.size() - c.size();
+    if (lengthGap >= bestDistance) continue;  // cannot beat the best so far
     size_t d = editDistance(name, c);
     if (d < bestDistance) {
       bestDistance = d;
@@ -191,11 +196,11 @@ Diagnostic &Diagnostics::add(Diagnostic d) {
   if (d.severity == Severity::Error) ++errorReports_;
   // The same model or dataset may be checked for several experiments or
   // sweep variants; say each thing once.
-  for (Diagnostic &prev : diags_)
-    if (prev.id == d.id && prev.loc.file == d.loc.file && prev.loc.begin == d.loc.begin && prev.message == d.message) {
-      sink_ = {};
-      return sink_;
-    }
+  std::string identity = fmt::format("{}:{}:{}:{}", int(d.id), d.loc.file, d.loc.begin, d.message);
+  if (!seen_.insert(std::move(identity)).second) {
+    sink_ = {};
+    return sink_;
+  }
   if (d.severity == Severity::Error) {
     if (errorLimit_ && errors_ >= errorLimit_) {
       if (!limitReported_) {
@@ -214,6 +219,8 @@ Diagnostic &Diagnostics::add(Diagnostic d) {
 
 void Diagnostics::rollback(size_t first) {
   if (first >= diags_.size()) return;
+  for (size_t i = first; i < diags_.size(); ++i)
+    seen_.erase(fmt::format("{}:{}:{}:{}", int(diags_[i].id), diags_[i].loc.file, diags_[i].loc.begin, diags_[i].message));
   diags_.erase(diags_.begin() + long(first), diags_.end());
   errors_ = std::count_if(diags_.begin(), diags_.end(),
                           [](const Diagnostic &d) { return d.severity == Severity::Error && d.id != Diag::TooManyErrors; });

@@ -6,7 +6,9 @@
 
 #include <fmt/core.h>
 
+#include <deque>
 #include <iosfwd>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -71,7 +73,7 @@ public:
   Diagnostic &reportUnknown(Diag id, Loc loc, const std::string &unknown,
                             const std::vector<std::string> &candidates, const Args &...args) {
     Diagnostic &d = report(id, loc, args...);
-    suggest(d, unknown, candidates);
+    if (&d != &sink_) suggest(d, unknown, candidates);  // dropped past the limit: no work
     return d;
   }
 
@@ -95,7 +97,9 @@ public:
   /// earlier identical one: what a pass compares to learn if it failed.
   size_t errorReports() const { return errorReports_; }
   bool hasErrors() const { return errors_ > 0; }
-  const std::vector<Diagnostic> &all() const { return diags_; }
+  // A deque: a Diagnostic& returned by report() stays valid while later
+  // reports are added (notes are often attached after other checks ran).
+  const std::deque<Diagnostic> &all() const { return diags_; }
   Diagnostic &at(size_t i) { return diags_[i]; }
   /// Once this many errors are reported, later ones are dropped (0: no limit).
   void setErrorLimit(size_t n) { errorLimit_ = n; }
@@ -109,7 +113,8 @@ private:
   void suggest(Diagnostic &d, const std::string &unknown, const std::vector<std::string> &candidates);
 
   const SourceManager &sources_;
-  std::vector<Diagnostic> diags_;
+  std::deque<Diagnostic> diags_;
+  std::unordered_set<std::string> seen_;  // identity of each reported diagnostic, to merge repeats
   Diagnostic sink_{};  // receives reports past the error limit
   size_t errors_ = 0;
   size_t errorReports_ = 0;

@@ -19,7 +19,7 @@ FileId SourceManager::load(const std::string &path, std::string &error) {
     return 0;
   }
   if (static_cast<size_t>(st.st_size) > maxFileSize) {
-    error = "file is larger than 64 MiB";
+    error = "file is larger than 4 MiB";
     return 0;
   }
   std::ifstream in(path, std::ios::binary);
@@ -34,7 +34,7 @@ FileId SourceManager::load(const std::string &path, std::string &error) {
   while (text.size() <= maxFileSize && in.read(chunk, sizeof chunk).gcount() > 0)
     text.append(chunk, static_cast<size_t>(in.gcount()));
   if (text.size() > maxFileSize) {
-    error = "file is larger than 64 MiB";
+    error = "file is larger than 4 MiB";
     return 0;
   }
   return add(path, std::move(text));

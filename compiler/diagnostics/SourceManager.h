@@ -30,9 +30,9 @@ struct LineCol {
 
 class SourceManager {
 public:
-  /// Files larger than this are refused: mlp files are small and the limit
-  /// keeps offsets in 32 bits with room to spare.
-  static constexpr size_t maxFileSize = 64u << 20;
+  /// Files larger than this are refused: mlp files are small, and the parser
+  /// holds every token and the whole parse tree in memory at once.
+  static constexpr size_t maxFileSize = 4u << 20;
 
   /// Reads a file; returns 0 and sets `error` when it cannot.
   FileId load(const std::string &path, std::string &error);

@@ -70,8 +70,7 @@ public:
       : file_(file), offsets_(offsets), diags_(diags), moreFollows_(moreFollows) {}
 
   void syntaxError(antlr4::Recognizer *recognizer, antlr4::Token *offending, size_t, size_t,
-                   const std::string &msg, std::exception_ptr error) override {
-    if (getenv("MLC_DEBUG_PARSE")) fprintf(stderr, "antlr: %s\n", msg.c_str());
+                   const std::string &, std::exception_ptr error) override {
     if (count_++ > 0 || !offending) return;
     Loc loc = tokenLoc(offending, file_, offsets_);
     auto *parser = static_cast<antlr4::Parser *>(recognizer);
@@ -139,10 +138,10 @@ public:
 
 // Reports the lexer's error tokens and brackets nested too deep for the
 // recursive parser. Returns false when parsing must not start.
-bool checkTokens(antlr4::CommonTokenStream &tokens, FileId file, const OffsetMap &offsets, Diagnostics &diags) {
+bool checkTokens(const std::vector<antlr4::Token *> &all, FileId file, const OffsetMap &offsets, Diagnostics &diags) {
   bool ok = true;
   int depth = 0, unaryRun = 0;
-  for (antlr4::Token *t : tokens.getTokens()) {
+  for (antlr4::Token *t : all) {
     Loc loc = tokenLoc(t, file, offsets);
     switch (t->getType()) {
     case MlpLexer::UNTERMINATED_STRING:
@@ -189,18 +188,20 @@ bool checkTokens(antlr4::CommonTokenStream &tokens, FileId file, const OffsetMap
 // guesses, and its guesses cascade into errors that are not the user's. A
 // declaration keyword at depth 0, or at the start of a line, begins a new
 // chunk, so one unclosed brace does not swallow the rest of the file.
-std::vector<std::pair<size_t, size_t>> splitDeclarations(antlr4::CommonTokenStream &tokens) {
+std::vector<std::pair<size_t, size_t>> splitDeclarations(const std::vector<antlr4::Token *> &all) {
   std::vector<std::pair<size_t, size_t>> chunks;
-  const auto &all = tokens.getTokens();
   int depth = 0;
   size_t start = SIZE_MAX;
   bool chunkHasExtern = false, chunkIsAnnotated = false;
+  size_t previous = 0;  // type of the previous default-channel token
   for (size_t i = 0; i < all.size(); ++i) {
     antlr4::Token *t = all[i];
     if (t->getChannel() != 0 || t->getType() == antlr4::Token::EOF) continue;
     size_t type = t->getType();
-    bool declKeyword = type == MlpLexer::IMPORT || type == MlpLexer::DATASET || type == MlpLexer::MODEL ||
-                       type == MlpLexer::EXPERIMENT || type == MlpLexer::EXTERN || t->getText() == "@";
+    bool afterExtern = previous == MlpLexer::EXTERN;  // `extern model X`: `model` is the kind
+    previous = type;
+    bool declKeyword = !afterExtern && (type == MlpLexer::IMPORT || type == MlpLexer::DATASET || type == MlpLexer::MODEL ||
+                                        type == MlpLexer::EXPERIMENT || type == MlpLexer::EXTERN || t->getText() == "@");
     // Inside braces, a keyword at the start of a line begins a declaration
     // only in declaration form (`model M`), not as a field (`model = ...`).
     bool atLineStart = t->getCharPositionInLine() == 0;
@@ -235,8 +236,7 @@ std::vector<std::pair<size_t, size_t>> splitDeclarations(antlr4::CommonTokenStre
 
 // Feeds one chunk of an already-lexed file to a parser, ending in an EOF
 // token placed where the next declaration starts.
-std::unique_ptr<antlr4::ListTokenSource> chunkSource(antlr4::CommonTokenStream &tokens, size_t begin, size_t end) {
-  const auto &all = tokens.getTokens();
+std::unique_ptr<antlr4::ListTokenSource> chunkSource(const std::vector<antlr4::Token *> &all, size_t begin, size_t end) {
   std::vector<std::unique_ptr<antlr4::Token>> list;
   for (size_t i = begin; i < end; ++i) list.push_back(std::make_unique<antlr4::CommonToken>(all[i]));
   auto eof = std::make_unique<antlr4::CommonToken>(all[end]);
@@ -260,27 +260,44 @@ std::unique_ptr<ast::File> parseFile(const SourceManager &sources, FileId file, 
   lexer.removeErrorListeners();  // the lexer has catch-all error tokens instead
   antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
-  if (!checkTokens(tokens, file, offsets, diags)) return nullptr;
+  // ANTLR's getTokens() returns a copy: take it once, not per declaration.
+  const std::vector<antlr4::Token *> all = tokens.getTokens();
+  if (all.size() > kMaxTokens) {
+    diags.report(Diag::TooManyTokens, {file, 0, 0}, kMaxTokens);
+    return nullptr;
+  }
+  if (!checkTokens(all, file, offsets, diags)) return nullptr;
 
   auto result = std::make_unique<ast::File>();
   result->id = file;
   // The name a failed declaration would have defined: `model M ...` -> M.
   auto declaredName = [&](size_t begin, size_t end) -> std::optional<ast::Name> {
-    const auto &all = tokens.getTokens();
     std::vector<antlr4::Token *> seen;
     for (size_t i = begin; i < end && seen.size() < 2; ++i)
       if (all[i]->getChannel() == 0) seen.push_back(all[i]);
-    if (seen.size() < 2 || seen[1]->getType() != MlpLexer::IDENT) return std::nullopt;
+    if (seen.size() < 2) return std::nullopt;
     size_t kind = seen[0]->getType();
-    if (kind != MlpLexer::MODEL && kind != MlpLexer::DATASET && kind != MlpLexer::EXPERIMENT) return std::nullopt;
-    return ast::Name{seen[1]->getText(), tokenLoc(seen[1], file, offsets)};
+    if ((kind == MlpLexer::MODEL || kind == MlpLexer::DATASET || kind == MlpLexer::EXPERIMENT) &&
+        seen[1]->getType() == MlpLexer::IDENT)
+      return ast::Name{seen[1]->getText(), tokenLoc(seen[1], file, offsets)};
+    // `@a(...) extern kind name`: the name follows the kind after `extern`.
+    for (size_t i = begin; i + 2 < end; ++i)
+      if (all[i]->getType() == MlpLexer::EXTERN) {
+        std::vector<antlr4::Token *> next;
+        for (size_t j = i + 1; j < end && next.size() < 2; ++j)
+          if (all[j]->getChannel() == 0) next.push_back(all[j]);
+        if (next.size() == 2 && next[1]->getType() == MlpLexer::IDENT)
+          return ast::Name{next[1]->getText(), tokenLoc(next[1], file, offsets)};
+        break;
+      }
+    return std::nullopt;
   };
-  for (auto [begin, end] : splitDeclarations(tokens)) {
-    auto source = chunkSource(tokens, begin, end);
+  for (auto [begin, end] : splitDeclarations(all)) {
+    auto source = chunkSource(all, begin, end);
     antlr4::CommonTokenStream chunkTokens(source.get());
     MlpParser parser(&chunkTokens);
     parser.removeErrorListeners();
-    SyntaxErrorListener listener(file, offsets, diags, end + 1 < tokens.getTokens().size());
+    SyntaxErrorListener listener(file, offsets, diags, end + 1 < all.size());
     parser.addErrorListener(&listener);
     parser.setErrorHandler(std::make_shared<StopAtFirstError>());
     MlpParser::FileContext *tree = nullptr;

@@ -13,6 +13,9 @@ namespace mlc {
 /// from the stack's end on any input.
 constexpr int kMaxBracketDepth = 256;
 constexpr int kMaxExprDepth = 512;
+/// mlp files are small; this bounds the parser's memory (ANTLR keeps every
+/// token, and the parse tree, in memory at once).
+constexpr size_t kMaxTokens = 1000000;
 
 /// Returns null when the file's bytes or tokens are unusable. Otherwise the
 /// tree holds every declaration that parsed; `hasErrors` says some did not.

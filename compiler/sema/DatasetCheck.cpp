@@ -36,6 +36,10 @@ public:
     if (!source || !eval_.conform(*source, sourceType, "dataset `" + d_.name + "`", ast.source->loc)) return std::nullopt;
     info.source = *source;
     const std::string kind = source->callee->name;
+    if (!source->callee->stdlib || (kind != "csv" && kind != "idx" && kind != "text")) {
+      p_.diags.report(Diag::NotBuiltin, source->loc, kind, "data source").note(source->callee->loc, "declared here");
+      return std::nullopt;
+    }
 
     Type selector = Type::decl("selector");
     Interval atLeastTwo{2.0, std::nullopt, true, true, std::nullopt};
@@ -53,12 +57,20 @@ public:
     };
     bool ok = true;
     info.fields = checkFields(eval_, ast.fields, specs, "dataset `" + d_.name + "`", d_.loc, scope, ok);
+    for (const char *field : {"features", "label"}) {
+      auto it = info.fields.find(field);
+      if (it == info.fields.end()) continue;
+      const Value &sel = it->second.value;
+      if (!sel.callee->stdlib || sel.fields.size() != 1) {
+        p_.diags.report(Diag::NotBuiltin, sel.loc, sel.callee->name, "column selector").note(sel.callee->loc, "declared here");
+        ok = false;
+      }
+    }
     ok &= checkFiles(*source);
     ok &= splits(info);
     if (!ok) return std::nullopt;
     if (kind == "csv" && !columns(info, source->arg("header")->b)) return std::nullopt;
     if (kind == "csv" && !probeColumns(info, *source)) return std::nullopt;
-    if (kind == "idx" && !probeImages(info, *source)) return std::nullopt;
 
     if (auto it = info.fields.find("classes"); it != info.fields.end()) info.classes = it->second.value.i;
     info.task = info.classes ? "classification" : "regression";
@@ -75,7 +87,7 @@ public:
       info.label = info.classes ? TensorType{"i64", {Dim::batch()}} : TensorType{"f32", {Dim::batch(), Dim::constant(*labelWidth)}};
     } else if (kind == "idx") {
       auto dims = reshape(info.fields.at("shape"), 0);
-      if (!dims) return std::nullopt;
+      if (!dims || !probeImages(info, *source)) return std::nullopt;  // a valid shape first, then the files
       info.features = {"f32", *dims};
       info.label = {"i64", {Dim::batch()}};
     } else {  // text
@@ -179,7 +191,7 @@ private:
         continue;
       }
       if (std::string(field) == "features" && arg.kind == Value::Range) featureRange = {arg.items[0].i, arg.items[1].i};
-      if (std::string(field) == "features" && arg.kind == Value::Int) featureRange = {arg.i, arg.i + 1};
+      if (std::string(field) == "features" && arg.kind == Value::Int && arg.i < INT64_MAX) featureRange = {arg.i, arg.i + 1};
       if (std::string(field) == "label" && arg.kind == Value::Int) labelIndex = arg.i;
     }
     if (ok && featureRange && labelIndex && *labelIndex >= featureRange->first && *labelIndex < featureRange->second) {
@@ -217,8 +229,8 @@ private:
         }
         continue;
       }
-      int64_t end = arg.kind == Value::Range ? arg.items[1].i : arg.i + 1;
-      if (size_t(end) > probe->columns) {
+      int64_t last = arg.kind == Value::Range ? arg.items[1].i - 1 : arg.i;  // columns are >= 0 here
+      if (uint64_t(last) >= probe->columns) {
         std::string what = arg.kind == Value::Range ? fmt::format("column range `{}`", toString(arg))
                                                     : fmt::format("column {}", arg.i);
         p_.diags.report(Diag::ColumnPastEnd, arg.loc, what, probe->columns, path.s);
@@ -247,9 +259,9 @@ private:
     const CheckedField &shape = info.fields.at("shape");
     int64_t want = 1, have = 1;
     std::string haveText;
-    for (const Value &v : shape.value.items) want *= v.i;
+    for (const Value &v : shape.value.items) want *= v.i;  // validated by reshape(): no overflow
     for (size_t i = 1; i < img->dims.size(); ++i) {
-      have *= img->dims[i];
+      if (__builtin_mul_overflow(have, img->dims[i], &have)) have = INT64_MAX;
       haveText += (i > 1 ? " x " : "") + std::to_string(img->dims[i]);
     }
     if (want != have) {

@@ -409,6 +409,10 @@ std::optional<Value> Evaluator::evalBinary(const ast::Expr &e, const Type *expec
   }
   Value v = make(Value::Float, e.loc);
   v.f = op == "+" ? x + y : op == "-" ? x - y : op == "*" ? x * y : op == "/" ? x / y : std::fmod(x, y);
+  if (!std::isfinite(v.f)) {
+    p_.diags.report(Diag::NotFinite, e.loc, fmt::format("{}", v.f));
+    return std::nullopt;
+  }
   return v;
 }
 
@@ -573,7 +577,7 @@ std::optional<Value> Evaluator::callDecl(const Decl &cd, const ast::Expr *call, 
   }
   for (auto &[divisor, whole] : d.divides) {
     auto a = shapes.intValue(divisor), b = shapes.intValue(whole);
-    if (a && b && (*a == 0 || *b % *a != 0)) {
+    if (a && b && (*a <= 0 || *b % *a != 0)) {
       p_.diags.report(Diag::NotDivisible, at, divisor, *a, whole, *b, callee);
       return std::nullopt;
     }

@@ -1,5 +1,7 @@
 #include "sema/ExperimentCheck.h"
 
+#include <functional>
+
 #include "sema/StrategyCheck.h"
 #include "sema/SweepCheck.h"
 #include "sema/Templates.h"
@@ -67,6 +69,9 @@ public:
     exp.model = std::move(*model);
     ok &= checkLoss(exp);
     if (!fieldsOk) return std::nullopt;  // what follows needs every section
+    for (const char *section : {"loss", "metrics", "optimizer", "schedule", "strategy", "trainer", "track"})
+      if (!exp.fields.count(section)) return std::nullopt;  // only with a broken --stdlib; reported there
+    if (!builtinsOnly(exp)) return std::nullopt;
     ok &= checkMetrics(exp);
     if (!ok) return std::nullopt;
 
@@ -149,6 +154,24 @@ private:
     };
   }
 
+  // Sections must name what the runtime implements: the standard library's
+  // declarations. An `extern` written elsewhere type-checks, but nothing
+  // could run it, and the rules below rely on the library's signatures.
+  bool builtinsOnly(const CheckedExperiment &exp) {
+    bool ok = true;
+    std::function<void(const Value &)> visit = [&](const Value &v) {
+      if (v.kind == Value::Call && v.callee && v.callee->kind == Decl::Extern && !v.callee->stdlib) {
+        p_.diags.report(Diag::NotBuiltin, v.loc, v.callee->name, v.callee->kindName()).note(v.callee->loc, "declared here");
+        ok = false;
+      }
+      for (const Value &item : v.items) visit(item);
+      for (const NamedValue &f : v.fields) visit(f.second);
+    };
+    for (auto &[name, field] : exp.fields)
+      if (name != "model" && name != "data") visit(field.value);
+    return ok;
+  }
+
   bool checkLoss(CheckedExperiment &exp) {
     auto it = exp.fields.find("loss");
     if (it == exp.fields.end() || !it->second.expr) return false;
@@ -169,9 +192,16 @@ private:
     loss->loc = expr.loc;
     it->second.value = *loss;
     // A classifier's logits must have one entry per class of the data.
-    if (loss->callee->task == "classification" && exp.data.classes && expr.kind == ast::ExprKind::Call) {
-      const Value &first = loss->fields.front().second;
-      const ast::Expr &arg = *expr.args.front().value;
+    if (loss->callee->task == "classification" && exp.data.classes && expr.kind == ast::ExprKind::Call &&
+        !loss->fields.empty() && !expr.args.empty()) {
+      // The logits are the first parameter, wherever the call wrote them.
+      const NamedValue &logits = loss->fields.front();
+      const ast::Expr *written = expr.args.front().name ? nullptr : expr.args.front().value.get();
+      for (const ast::Arg &a : expr.args)
+        if (a.name && a.name->text == logits.first) written = a.value.get();
+      if (!written) return true;
+      const Value &first = logits.second;
+      const ast::Expr &arg = *written;
       if (first.kind == Value::Tensor && !first.tensor->dims.empty()) {
         const Dim &last = first.tensor->dims.back();
         if (last.kind == Dim::Const && last.size != *exp.data.classes) {

@@ -5,9 +5,12 @@
 namespace mlc::sema {
 
 std::function<std::optional<Value>()> callDefault(Evaluator &eval, std::string name) {
+  // Defaults are the standard library's declarations, whatever the user's
+  // file calls its own things (`experiment single`, `model constant`).
   return [&eval, name]() -> std::optional<Value> {
-    const Decl *d = eval.program().lookup(eval.file(), name);
-    if (!d) return std::nullopt;
+    auto it = eval.program().prelude.find(name);
+    if (it == eval.program().prelude.end()) return std::nullopt;
+    const Decl *d = it->second;
     Scope empty;
     return eval.callDecl(*d, nullptr, empty, Loc{});
   };

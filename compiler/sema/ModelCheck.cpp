@@ -18,6 +18,7 @@ namespace {
 struct Expansion {
   std::vector<const Decl *> stack;
   size_t ops = 0;
+  size_t steps = 0;
   bool tooLarge = false;
 };
 
@@ -27,6 +28,10 @@ public:
 
   std::optional<ModelInstance> run(const Decl &model, const Value &config, const InputBinding &binding) {
     if (p_.brokenModels.count(&model)) return std::nullopt;  // its declaration errors are reported
+    if (stack_.size() >= kMaxModelDepth) {
+      p_.diags.report(Diag::ModelTooDeep, binding.at, kMaxModelDepth);
+      return std::nullopt;
+    }
     for (const Decl *active : stack_)
       if (active == &model) {
         p_.diags.report(Diag::RecursiveModel, binding.at, model.name).note(model.loc, "declared here");
@@ -165,8 +170,12 @@ private:
             v.i = got.size;
             v.loc = s.loc;
             scope.values[want.var] = v;
+          } else if (it == ints.end() && got.kind == Dim::Batch) {
+            p_.diags.report(Diag::BatchDimNamed, k < s.type->dims.size() && s.type->dims[k] ? s.type->dims[k]->loc : s.type->loc, want.var)
+                .note("write `batch` for the batch dimension");
+            return;
           } else if (it == ints.end() || got.kind != Dim::Const || it->second != got.size) {
-            ok = it == ints.end() && got.kind != Dim::Const;
+            ok = false;
           }
         } else {
           ok = want == got;
@@ -198,6 +207,7 @@ private:
   }
 
   bool stmt(const ast::ModelStmt &s, ModelInstance &inst, Scope &scope, Evaluator &eval) {
+    if (++shared_.steps > kMaxModelSteps) shared_.tooLarge = true;
     if (shared_.tooLarge) return false;
     switch (s.kind) {
     case ast::ModelStmt::Input: return false;  // handled above

@@ -33,6 +33,9 @@ struct InputBinding {
 
 constexpr int64_t kMaxRepeat = 10000;
 constexpr size_t kMaxModelOps = 100000;
+/// Statements executed while expanding one model (`repeat` nests multiply).
+constexpr size_t kMaxModelSteps = 1000000;
+constexpr size_t kMaxModelDepth = 64;
 
 /// Reports every error in the body; returns nullopt if there were any.
 std::optional<ModelInstance> instantiateModel(Program &program, const Decl &model, const Value &config,

@@ -78,6 +78,10 @@ private:
       case ast::ModelStmt::Repeat:
         expr(*s.value);
         if (!s.name.text.empty()) defined_.emplace(s.name.text, s.name.loc);
+        for (const ast::ModelStmt &inner : s.body) {
+          if (inner.kind == ast::ModelStmt::Input) p_.diags.report(Diag::InputNotFirst, inner.loc);
+          if (inner.kind == ast::ModelStmt::Output) p_.diags.report(Diag::OutputInRepeat, inner.loc);
+        }
         body(s.body, outputs);
         break;
       }

@@ -112,7 +112,10 @@ bool ShapeMatcher::match(const Param &param, const TensorType &actual, Loc at) {
   if (pattern.name.text != actual.dtype) return mismatch();
   size_t ellipsisAt = pattern.dims.size();
   for (size_t i = 0; i < pattern.dims.size(); ++i)
-    if (!pattern.dims[i]) ellipsisAt = i;
+    if (!pattern.dims[i]) {
+      if (ellipsisAt != pattern.dims.size()) return false;  // two `...`: reported with the signature
+      ellipsisAt = i;
+    }
   bool hasEllipsis = ellipsisAt < pattern.dims.size();
   size_t fixed = pattern.dims.size() - (hasEllipsis ? 1 : 0);
   if (hasEllipsis ? actual.dims.size() < fixed : actual.dims.size() != fixed) return mismatch();

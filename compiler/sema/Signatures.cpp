@@ -42,7 +42,13 @@ public:
         t = u;
       }
       p.type = *t;
-      if (p.type.kind == Type::Tensor) p.pattern = &ap.type;
+      if (p.type.kind == Type::Tensor) {
+        p.pattern = &ap.type;
+        if (std::count(ap.type.dims.begin(), ap.type.dims.end(), nullptr) > 1) {
+          p_.diags.report(Diag::TwoEllipses, ap.type.loc);
+          continue;
+        }
+      }
       if (ap.constraint) p.range = interval(*ap.constraint, p.type);
       if (ap.defaultValue) {
         Scope empty;
@@ -56,7 +62,11 @@ public:
         if (prev.name == p.name) p_.diags.report(Diag::Redefinition, p.loc, p.name).note(prev.loc, "previous definition is here");
       d_.params.push_back(std::move(p));
     }
-    if (d_.ext && d_.ext->result) type(*d_.ext->result);
+    if (d_.ext && d_.ext->result) {
+      type(*d_.ext->result);
+      if (std::count(d_.ext->result->dims.begin(), d_.ext->result->dims.end(), nullptr) > 1)
+        p_.diags.report(Diag::TwoEllipses, d_.ext->result->loc);
+    }
   }
 
 private:
@@ -161,7 +171,7 @@ private:
       r.hiInclusive = c.hiInclusive;
       if (!r.lo || !r.hi) return std::nullopt;
       if (*r.lo > *r.hi || (*r.lo == *r.hi && !(r.loInclusive && r.hiInclusive))) {
-        p_.diags.report(Diag::EmptyInterval, c.loc, exprToString(*c.lo), exprToString(*c.hi));
+        p_.diags.report(Diag::EmptyInterval, c.loc, fmt::format("{}", *r.lo), fmt::format("{}", *r.hi));
         return std::nullopt;
       }
       return r;
@@ -185,8 +195,18 @@ private:
 
 void resolveSignature(Program &program, Decl &decl) {
   if (decl.signatureResolved) return;
-  decl.signatureResolved = true;
+  decl.signatureResolved = true;  // set first: a default that refers back to this declaration ends here
+  // Defaults may call other declarations whose defaults call others; bound
+  // the chain so it cannot exhaust the stack.
+  static int depth = 0;
+  constexpr int kMaxDepth = 64;
+  if (depth >= kMaxDepth) {
+    program.diags.report(Diag::SignatureTooDeep, decl.loc, kMaxDepth);
+    return;
+  }
+  ++depth;
   SignatureResolver(program, decl).run();
+  --depth;
 }
 
 }  // namespace mlc::sema

@@ -17,6 +17,8 @@ bool checkDivisible(Program &p, const Value &batch, int64_t devices, const Value
 }  // namespace
 
 bool checkStrategyRules(Program &p, const Value &strategy, const Value &batch, const ModelInstance &model) {
+  // The library's strategies only (ExperimentCheck rejects others); their
+  // int parameters are positive by declaration.
   const std::string &kind = strategy.callee->name;
   if (kind == "ddp" || kind == "zero") return checkDivisible(p, batch, strategy.arg("devices")->i, strategy);
   if (kind != "pipeline") return true;

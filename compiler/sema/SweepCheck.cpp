@@ -4,6 +4,7 @@
 #include "sema/StrategyCheck.h"
 
 #include <cmath>
+#include <set>
 
 namespace mlc::sema {
 
@@ -59,6 +60,9 @@ private:
     out.push_back({"trainer.batch", {Type::of(Type::Int), positive, false}});
     out.push_back({"trainer.seed", {Type::of(Type::Int), std::nullopt, false}});
     out.push_back({"trainer.grad_clip", {Type::of(Type::Float), Interval{0.0, std::nullopt, true, true, std::nullopt}, false}});
+    out.push_back({"trainer.accumulate", {Type::of(Type::Int), positive, false}});
+    out.push_back({"trainer.val_every", {Type::of(Type::Int), positive, false}});
+    out.push_back({"trainer.precision", {Type::enumOf({"f32", "bf16", "f16"}), std::nullopt, false}});
     return out;
   }
 
@@ -109,6 +113,11 @@ private:
     } else {
       space = eval_.eval(*f.value, &spaceType, empty);
       if (!space || !eval_.conform(*space, spaceType, "`~`", f.value->loc)) return false;
+      const std::string &name = space->callee->name;
+      if (!space->callee->stdlib || (name != "uniform" && name != "loguniform" && name != "randint")) {
+        p_.diags.report(Diag::NotBuiltin, f.value->loc, name, "search space").note(space->callee->loc, "declared here");
+        return false;
+      }
     }
     space->loc = f.value->loc;
     SweepDim dim;
@@ -139,16 +148,14 @@ private:
         return false;
       }
       bool ok = true;
+      std::set<std::string> listed;
       for (const Value &v : values.items) {
         Value copy = v;
         if (!eval_.conform(copy, target.type, what, v.loc) || !rangeCheck(copy, false)) {
           ok = false;
           continue;
         }
-        for (const Value &seen : dim.values)
-          if (toString(seen) == toString(copy)) {
-            p_.diags.report(Diag::DuplicateChoice, v.loc, toString(copy));
-          }
+        if (!listed.insert(toString(copy)).second) p_.diags.report(Diag::DuplicateChoice, v.loc, toString(copy));
         dim.values.push_back(copy);
       }
       dim.count = int64_t(dim.values.size());

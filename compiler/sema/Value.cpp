@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace mlc::sema {
 
@@ -77,6 +78,7 @@ std::string toString(const Type &t) {
 }
 
 bool Interval::contains(double v) const {
+  if (std::isnan(v)) return false;
   if (lo && (loInclusive ? v < *lo : v <= *lo)) return false;
   if (hi && (hiInclusive ? v > *hi : v >= *hi)) return false;
   if (excluded && v == *excluded) return false;
@@ -103,7 +105,16 @@ std::string toString(const Value &v) {
   case Value::Int: return std::to_string(v.i);
   case Value::Float: return number(v.f);  // 2.0, not 2
   case Value::Bool: return v.b ? "true" : "false";
-  case Value::String: return "\"" + v.s + "\"";
+  case Value::String: {
+    std::string out = "\"";  // escaped as the source would write it
+    for (char c : v.s) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      if (c == '\n') out += "\\n";
+      else if (c == '\t') out += "\\t";
+      else out.push_back(c);
+    }
+    return out + "\"";
+  }
   case Value::Enum: return v.s;
   case Value::MetricRef: return v.s;
   case Value::Range: return toString(v.items[0]) + ".." + toString(v.items[1]);
