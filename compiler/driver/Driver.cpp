@@ -57,11 +57,29 @@ int compileFile(const std::string &path, Emit emit, const Options &opts, SourceM
 
 }  // namespace
 
+namespace {
+int run(int argc, char **argv);
+}
+
 int runDriver(int argc, char **argv) {
+  // Bad input never reaches here (it is a diagnostic); this is a compiler bug.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception &e) {
+    std::cerr << "mlc: internal compiler error: " << e.what() << "\nplease report it with the input that caused it\n";
+  } catch (...) {
+    std::cerr << "mlc: internal compiler error\nplease report it with the input that caused it\n";
+  }
+  return 3;
+}
+
+namespace {
+
+int run(int argc, char **argv) {
   Options opts;
   CLI::App app{"mlc: the compiler for mlp experiment specifications", "mlc"};
   app.set_version_flag("--version", std::string("mlc ") + MLC_VERSION);
-  app.footer("Exit status: 0 success, 1 errors in the input, 2 usage error.");
+  app.footer("Exit status: 0 success, 1 errors in the input, 2 usage error, 3 internal compiler error.");
   app.add_option("--emit", opts.emit, "Print a stage instead of only checking: ast, sema")
       ->check(CLI::IsMember({"ast", "sema"}));
   app.add_option("--diagnostics-format", opts.diagnosticsFormat, "How diagnostics are printed: text, json")
@@ -104,5 +122,7 @@ int runDriver(int argc, char **argv) {
     diags.renderText(std::cerr, useColor(opts.color));
   return rc || diags.hasErrors() ? 1 : 0;
 }
+
+}  // namespace
 
 }  // namespace mlc

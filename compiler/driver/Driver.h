@@ -4,7 +4,8 @@
 
 namespace mlc {
 
-/// Exit codes: 0 success, 1 diagnostics with errors, 2 usage error.
+/// Exit codes: 0 success, 1 diagnostics with errors, 2 usage error,
+/// 3 internal compiler error.
 int runDriver(int argc, char **argv);
 
 }  // namespace mlc

@@ -207,8 +207,8 @@ private:
   // deep as the expression is long, and every later pass recurses on it.
   ast::ExprPtr expr(P::ExprContext *ctx, int depth) {
     Loc at = loc(ctx);
-    if (depth > kMaxExprDepthForBuilder) {
-      if (!tooDeepReported_) diags_.report(Diag::ExpressionTooDeep, at, kMaxExprDepthForBuilder);
+    if (depth > kMaxExprDepth) {
+      if (!tooDeepReported_) diags_.report(Diag::ExpressionTooDeep, at, kMaxExprDepth);
       tooDeepReported_ = true;
       return make(ast::ExprKind::Int, at);
     }
@@ -333,7 +333,6 @@ private:
     return out;
   }
 
-  static constexpr int kMaxExprDepthForBuilder = kMaxExprDepth;
   FileId file_;
   const OffsetMap &offsets_;
   Diagnostics &diags_;

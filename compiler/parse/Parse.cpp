@@ -22,6 +22,17 @@ Loc tokenLoc(const antlr4::Token *t, FileId file, const OffsetMap &offsets) {
   return {file, offsets.byteOffset(t->getStartIndex()), offsets.byteOffset(t->getStopIndex() + 1)};
 }
 
+// The keywords the grammar's `ident` rule also accepts as names.
+bool isSoftKeyword(size_t type) {
+  switch (type) {
+  case MlpLexer::IMPORT: case MlpLexer::DATASET: case MlpLexer::MODEL: case MlpLexer::EXPERIMENT:
+  case MlpLexer::EXTERN: case MlpLexer::INPUT: case MlpLexer::OUTPUT: case MlpLexer::REPEAT:
+    return true;
+  default:
+    return false;
+  }
+}
+
 std::string describeToken(const antlr4::Token *t) {
   if (t->getType() == antlr4::Token::EOF) return "end of file";
   std::string text = t->getText();
@@ -47,7 +58,7 @@ std::string describeExpected(const antlr4::misc::IntervalSet &expected, const an
   std::vector<std::string> names;
   for (ssize_t t : expected.toList()) {
     if (t < 0) continue;
-    if (t == MlpLexer::IDENT || (name && t >= MlpLexer::IMPORT && t <= MlpLexer::REPEAT)) continue;
+    if (t == MlpLexer::IDENT || (name && isSoftKeyword(size_t(t)))) continue;
     if (size_t(t) == antlr4::Token::EOF) { names.push_back("end of file"); continue; }
     std::string literal = vocab.getLiteralName(t);
     if (!literal.empty()) names.push_back("`" + literal.substr(1, literal.size() - 2) + "`");
@@ -210,7 +221,7 @@ std::vector<std::pair<size_t, size_t>> splitDeclarations(const std::vector<antlr
       for (size_t j = i + 1; j < all.size(); ++j) {
         if (all[j]->getChannel() != 0) continue;
         size_t next = all[j]->getType();
-        declarationForm = t->getText() == "@" || next == MlpLexer::IDENT || (next >= MlpLexer::IMPORT && next <= MlpLexer::REPEAT);
+        declarationForm = t->getText() == "@" || next == MlpLexer::IDENT || isSoftKeyword(next);
         break;
       }
     }

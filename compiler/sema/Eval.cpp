@@ -567,12 +567,10 @@ std::optional<Value> Evaluator::callDecl(const Decl &cd, const ast::Expr *call, 
   }
 
   // Tensor parameters: match shapes across all of them, then compute the result.
-  bool hasTensors = false;
   ShapeMatcher shapes(p_.diags, d, result);
   for (size_t i = 0; i < d.params.size(); ++i) {
     const Param &p = d.params[i];
     if (p.type.kind != Type::Tensor) continue;
-    hasTensors = true;
     if (!shapes.match(p, *result.fields[i].second.tensor, argLocs[i])) return std::nullopt;
   }
   for (auto &[divisor, whole] : d.divides) {
@@ -590,7 +588,6 @@ std::optional<Value> Evaluator::callDecl(const Decl &cd, const ast::Expr *call, 
     if (onLayerCall) onLayerCall(result, out);
     return out;
   }
-  (void)hasTensors;
   return result;
 }
 

@@ -112,7 +112,6 @@ private:
         {"resume", Type::enumOf({"auto", "never", "must"}), false, {}, constant(enumValue("auto")), {}},
         {"dir", Type::of(Type::String), false, {}, constant(stringValue("checkpoints")), {}},
     };
-    Value console;
     std::vector<FieldSpec> track = {
         {"project", Type::of(Type::Template), false, {}, constant(stringValue("{model}-{data}")), {}},
         {"run", Type::of(Type::Template), false, {}, constant(stringValue("{model.int_params}-bs{batch}-lr{lr}")), {}},

@@ -80,7 +80,10 @@ private:
   std::string modulePath(const Module &from, const std::vector<std::string> &parts) const {
     fs::path base = parts[0] == "std" ? fs::path(p_.stdlibDir) : fs::path(p_.sources.path(from.file)).parent_path();
     for (const std::string &part : parts) base /= part;
-    return base.string() + ".mlp";
+    // One module, one path: symlinks and `..` must not load it twice.
+    std::error_code ec;
+    fs::path canonical = fs::weakly_canonical(base.string() + ".mlp", ec);
+    return ec ? base.string() + ".mlp" : canonical.string();
   }
 
   Module *findLoaded(const std::string &path) const {

@@ -119,12 +119,12 @@ private:
     }
     size_t errorsBefore = p_.diags.errorReports();
     // Inputs bind first, wherever they are written (a late one is reported
-    // by checkModelDecls); then the statements run in order.
+    // by checkModelDecl); then the statements run in order.
     size_t inputCount = 0;
     for (const ast::ModelStmt &s : model.model->body)
       if (s.kind == ast::ModelStmt::Input) input(s, inst, scope, ints, binding, inputCount++);
     if (!binding.tensors.empty() && binding.tensors.size() != inputCount && binding.datasetName.empty())
-      p_.diags.report(Diag::TooManyInputs, binding.at, model.name, inputCount, binding.tensors.size());
+      p_.diags.report(Diag::InputCountMismatch, binding.at, model.name, inputCount, binding.tensors.size());
     bool statementsOk = true;  // a statement can fail quietly (a broken composite, a poisoned name)
     for (const ast::ModelStmt &s : model.model->body)
       if (s.kind != ast::ModelStmt::Input && !shared_.tooLarge) statementsOk &= stmt(s, inst, scope, eval);
@@ -279,7 +279,9 @@ private:
 std::optional<ModelInstance> instantiateModel(Program &program, const Decl &model, const Value &config,
                                               const InputBinding &inputs) {
   Expansion shared;
-  return Instantiator(program, shared).run(model, config, inputs);
+  auto result = Instantiator(program, shared).run(model, config, inputs);
+  program.workSpent += shared.ops + shared.steps;
+  return result;
 }
 
 }  // namespace mlc::sema

@@ -71,9 +71,13 @@ public:
   /// Declarations every file sees without importing: all std modules but
   /// std.nn (whose layer names users often want for themselves).
   std::map<std::string, Decl *> prelude;
-  /// Models whose declarations have errors (checkModelDecls); instantiating
+  /// Models whose declarations have errors (checkModelDecl); instantiating
   /// them again would only repeat those errors in other words.
   std::set<const Decl *> brokenModels;
+  /// Model statements and operations expanded so far, across every
+  /// instantiation: optional checks (models on their own, sweep variants)
+  /// stop once it passes kCompileBudget, so compile time stays bounded.
+  size_t workSpent = 0;
 
   /// Name lookup as seen from `file`: its own names, then imports, then the prelude.
   const Decl *lookup(FileId file, const std::string &name) const;

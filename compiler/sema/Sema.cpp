@@ -48,6 +48,7 @@ SemaResult analyze(SourceManager &sources, Diagnostics &diags, FileId root, cons
 
   // 4. Models that can be instantiated on their own (defaults, concrete inputs).
   for (Decl *d : own) {
+    if (p.workSpent > kCompileBudget) break;  // an optional check: experiments check every model they use
     if (d->kind != Decl::Model || !standalone(p, *d)) continue;
     Evaluator eval(p, d->file);
     Scope empty;

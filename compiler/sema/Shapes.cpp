@@ -6,8 +6,6 @@ namespace mlc::sema {
 
 namespace {
 
-bool sameDim(const Dim &a, const Dim &b) { return a == b; }
-
 std::optional<int64_t> arith(const std::string &op, int64_t a, int64_t b) {
   int64_t r = 0;
   if (op == "+" && !__builtin_add_overflow(a, b, &r)) return r;
@@ -140,7 +138,7 @@ bool ShapeMatcher::match(const Param &param, const TensorType &actual, Loc at) {
       continue;
     }
     if (!d) return mismatch();
-    if (!sameDim(*d, a)) {
+    if (!(*d == a)) {
       auto it = p->kind == ast::ExprKind::Name ? vars_.find(p->text) : vars_.end();
       if (it != vars_.end() && it->second.byParam != param.name) {
         diags_.report(Diag::DimMismatch, at, p->text, callee_.name, toString(a), param.name, toString(it->second.dim),

@@ -244,9 +244,11 @@ private:
       // The first value that breaks is reported in full; the others that
       // break are listed in a note rather than repeating the same error.
       bool first = true;
-      size_t firstIndex = SIZE_MAX;
+      size_t firstIndex = SIZE_MAX, checked = 0;
       std::vector<std::string> others;
       for (const Value &value : samples) {
+        if (p_.workSpent > kCompileBudget) break;
+        ++checked;
         size_t before = p_.diags.all().size();
         bool good = d.structural ? checkModelVariant(d, value) : checkStrategyVariant(d, value);
         if (good) continue;
@@ -260,6 +262,8 @@ private:
         p_.diags.rollback(before);
         others.push_back(toString(value));
       }
+      if (checked < samples.size())
+        p_.diags.report(Diag::VariantsNotChecked, d.space.loc, checked, samples.size(), d.path);
       if (firstIndex != SIZE_MAX && !others.empty()) {
         std::string list;
         for (size_t i = 0; i < others.size() && i < 8; ++i) list += (i ? ", " : "") + others[i];
