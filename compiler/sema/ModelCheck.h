@@ -36,7 +36,7 @@ constexpr size_t kMaxModelOps = 100000;
 /// Statements executed while expanding one model (`repeat` nests multiply).
 constexpr size_t kMaxModelSteps = 1000000;
 constexpr size_t kMaxModelDepth = 64;
-constexpr size_t kCompileBudget = 5000000;
+constexpr size_t kCompileBudget = 1000000;  // about a second of checking on these machines
 
 /// Reports every error in the body; returns nullopt if there were any.
 std::optional<ModelInstance> instantiateModel(Program &program, const Decl &model, const Value &config,

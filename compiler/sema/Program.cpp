@@ -42,12 +42,14 @@ const Decl *Program::lookup(FileId file, const std::string &name) const {
   return it == prelude.end() ? nullptr : it->second;
 }
 
-std::vector<std::string> Program::visibleNames(FileId file) const {
+const std::vector<std::string> &Program::visibleNames(FileId file) const {
+  auto cached = visibleNames_.find(file);
+  if (cached != visibleNames_.end()) return cached->second;
   std::set<std::string> names;
   if (Module *m = moduleOf(file))
     for (auto &[n, d] : m->visible) names.insert(n);
   for (auto &[n, d] : prelude) names.insert(n);
-  return {names.begin(), names.end()};
+  return visibleNames_[file] = std::vector<std::string>(names.begin(), names.end());
 }
 
 std::vector<const Decl *> Program::visibleOfKind(FileId file, const std::string &kind) const {

@@ -81,11 +81,16 @@ public:
 
   /// Name lookup as seen from `file`: its own names, then imports, then the prelude.
   const Decl *lookup(FileId file, const std::string &name) const;
-  /// Every name visible from `file` (for "did you mean").
-  std::vector<std::string> visibleNames(FileId file) const;
+  /// Every name visible from `file` (for "did you mean"), computed once per
+  /// file: names do not change after loading, and a file with thousands of
+  /// unknown names asks thousands of times.
+  const std::vector<std::string> &visibleNames(FileId file) const;
   /// Every visible declaration of one kind (for "did you mean" and notes).
   std::vector<const Decl *> visibleOfKind(FileId file, const std::string &kind) const;
   Module *moduleOf(FileId file) const;
+
+private:
+  mutable std::map<FileId, std::vector<std::string>> visibleNames_;
 };
 
 }  // namespace mlc::sema
