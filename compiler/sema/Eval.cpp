@@ -61,7 +61,12 @@ bool fits(const Value &v, const Type &t) {
       if (!fits(item, *t.element)) return false;
     return true;
   case Type::Decl:
-    if (v.kind == Value::Call && v.callee) return v.callee->kindName() == t.declKind;
+    if (v.kind == Value::Call && v.callee) {
+      // Datasets and models are declared, never `extern` (`extern dataset x` is rejected).
+      if (t.declKind == "dataset") return v.callee->kind == Decl::Dataset;
+      if (t.declKind == "model") return v.callee->kind == Decl::Model;
+      return v.callee->kind == Decl::Extern && v.callee->kindName() == t.declKind;
+    }
     if (v.kind == Value::List && v.s == "then" && t.declKind == "schedule") {
       for (const Value &item : v.items)
         if (!fits(item, t)) return false;
