@@ -207,6 +207,7 @@ private:
   // columns in its header.
   bool probeColumns(const DatasetInfo &info, const Value &source) {
     const Value &path = *source.arg("path");
+    if (path.kind != Value::String) return true;  // env(...): known only when the experiment runs
     const std::string &delimiter = source.arg("delimiter")->s;
     if (delimiter.size() != 1) {
       p_.diags.report(Diag::TypeMismatch, source.arg("delimiter")->loc, "argument `delimiter` of `csv`",
@@ -233,7 +234,7 @@ private:
       if (uint64_t(last) >= probe->columns) {
         std::string what = arg.kind == Value::Range ? fmt::format("column range `{}`", toString(arg))
                                                     : fmt::format("column {}", arg.i);
-        p_.diags.report(Diag::ColumnPastEnd, arg.loc, what, probe->columns, path.s);
+        p_.diags.report(Diag::ColumnPastEnd, arg.loc, what, path.s, probe->columns - 1);
         ok = false;
       }
     }
@@ -244,6 +245,7 @@ private:
   // label file must have one label per image, and every label a class.
   bool probeImages(const DatasetInfo &info, const Value &source) {
     const Value &images = *source.arg("images"), &labels = *source.arg("labels");
+    if (images.kind != Value::String || labels.kind != Value::String) return true;  // known only at run time
     std::string error;
     auto img = probeIdx(resolve(images.s), error);
     if (!img || img->dims.size() < 2) {

@@ -446,6 +446,7 @@ std::optional<Value> Evaluator::evalCall(const ast::Expr &e, const Scope &scope)
 std::optional<Value> Evaluator::callDecl(const Decl &cd, const ast::Expr *call, const Scope &scope, Loc at) {
   Decl &d = const_cast<Decl &>(cd);
   resolveSignature(p_, d);
+  if (d.broken) return std::nullopt;  // its declaration's errors are reported
   if (d.kind == Decl::Dataset || d.kind == Decl::Experiment) {
     p_.diags.report(Diag::NotCallable, call ? call->lhs->loc : at, d.kindWithArticle() + " `" + d.name + "`");
     return std::nullopt;

@@ -129,7 +129,7 @@ private:
     for (const ast::ModelStmt &s : model.model->body)
       if (s.kind != ast::ModelStmt::Input && !shared_.tooLarge) statementsOk &= stmt(s, inst, scope, eval);
     if (shared_.tooLarge && stack_.size() == 1)
-      p_.diags.report(Diag::ModelTooLarge, binding.at.valid() ? binding.at : model.loc, model.name, kMaxModelOps);
+      p_.diags.report(Diag::ModelTooLarge, binding.at.valid() ? binding.at : model.loc, model.name, kMaxModelOps, kMaxModelSteps);
     if (inst.outputs.empty() && statementsOk && p_.diags.errorReports() == errorsBefore && !shared_.tooLarge)
       p_.diags.report(Diag::ModelHasNoOutput, model.loc, model.name);
     if (p_.diags.errorReports() > errorsBefore || shared_.tooLarge || !statementsOk) return std::nullopt;
@@ -246,6 +246,8 @@ private:
         return false;
       }
       for (int64_t i = 0; i < n->i; ++i) {
+        if (++shared_.steps > kMaxModelSteps) shared_.tooLarge = true;  // counts even an empty body
+        if (shared_.tooLarge) return false;
         if (!s.name.text.empty()) {
           Value index;
           index.kind = Value::Int;

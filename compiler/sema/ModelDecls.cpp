@@ -79,7 +79,10 @@ private:
         expr(*s.value);
         if (!s.name.text.empty()) defined_.emplace(s.name.text, s.name.loc);
         for (const ast::ModelStmt &inner : s.body) {
-          if (inner.kind == ast::ModelStmt::Input) p_.diags.report(Diag::InputNotFirst, inner.loc);
+          if (inner.kind == ast::ModelStmt::Input) {
+            p_.diags.report(Diag::InputNotFirst, inner.loc);
+            defined_.emplace(inner.name.text, inner.name.loc);  // reported once; its uses stay quiet
+          }
           if (inner.kind == ast::ModelStmt::Output) p_.diags.report(Diag::OutputInRepeat, inner.loc);
         }
         body(s.body, outputs);

@@ -37,6 +37,7 @@ struct Decl {
   std::vector<std::pair<std::string, std::string>> divides;  // @divides(a, b): a must divide b
   std::vector<Param> params;
   bool signatureResolved = false;
+  bool broken = false;     // its signature has errors (reported there): uses of it stay quiet
   const ast::Extern *ext = nullptr;
   const ast::Model *model = nullptr;
   const ast::Dataset *dataset = nullptr;

@@ -202,10 +202,13 @@ void resolveSignature(Program &program, Decl &decl) {
   constexpr int kMaxDepth = 64;
   if (depth >= kMaxDepth) {
     program.diags.report(Diag::SignatureTooDeep, decl.loc, kMaxDepth);
+    decl.broken = true;
     return;
   }
   ++depth;
+  size_t before = program.diags.errorReports();
   SignatureResolver(program, decl).run();
+  if (program.diags.errorReports() > before) decl.broken = true;
   --depth;
 }
 

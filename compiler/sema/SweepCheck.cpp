@@ -148,14 +148,16 @@ private:
         return false;
       }
       bool ok = true;
-      std::set<std::string> listed;
+      std::set<std::string> listed, warned;
       for (const Value &v : values.items) {
         Value copy = v;
         if (!eval_.conform(copy, target.type, what, v.loc) || !rangeCheck(copy, false)) {
           ok = false;
           continue;
         }
-        if (!listed.insert(toString(copy)).second) p_.diags.report(Diag::DuplicateChoice, v.loc, toString(copy));
+        std::string text = toString(copy);
+        if (!listed.insert(text).second && warned.insert(text).second)
+          p_.diags.report(Diag::DuplicateChoice, v.loc, text);  // once per repeated value
         dim.values.push_back(copy);
       }
       dim.count = int64_t(dim.values.size());
