@@ -137,20 +137,16 @@ private:
 
 }  // namespace
 
-std::string ast::Field::pathText() const {
-  std::string out;
-  for (size_t i = 0; i < path.size(); ++i) out += (i ? "." : "") + path[i].text;
-  return out;
+std::string formatFloat(double v) {
+  std::string s = fmt::format("{}", v);  // shortest round-trip form
+  return s.find_first_of(".eEn") == std::string::npos ? s + ".0" : s;  // `2.0`, never `2`
 }
 
 std::string exprToString(const ast::Expr &e) {
   using K = ast::ExprKind;
   switch (e.kind) {
   case K::Int: return std::to_string(e.intValue);
-  case K::Float: {
-    std::string s = fmt::format("{}", e.floatValue);  // keep `.0`: a float must not read as an int
-    return s.find_first_of(".eEn") == std::string::npos ? s + ".0" : s;
-  }
+  case K::Float: return formatFloat(e.floatValue);
   case K::String: return quote(e.text);
   case K::Bool: return e.boolValue ? "true" : "false";
   case K::Name: return e.text;

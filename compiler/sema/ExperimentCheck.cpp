@@ -60,11 +60,8 @@ public:
     if (!data || !exp.fields.count("model")) return std::nullopt;
     exp.data = std::move(*data);
     const CheckedField &modelField = exp.fields.at("model");
-    InputBinding binding;
-    binding.tensors = {exp.data.features};
-    binding.datasetName = exp.data.decl->name;
-    binding.at = modelField.value.loc;
-    auto model = instantiateModel(p_, *modelField.value.callee, modelField.value, binding);
+    auto model = instantiateModel(p_, *modelField.value.callee, modelField.value,
+                                  fromDataset(exp.data.features, exp.data.decl->name, modelField.value.loc));
     if (!model) return std::nullopt;
     exp.model = std::move(*model);
     ok &= checkLoss(exp);

@@ -31,6 +31,11 @@ struct InputBinding {
   Loc at;
 };
 
+/// The experiment's model takes the dataset's features as its one input.
+inline InputBinding fromDataset(const TensorType &features, const std::string &dataset, Loc at) {
+  return {{features}, dataset, at};
+}
+
 constexpr int64_t kMaxRepeat = 10000;
 constexpr size_t kMaxModelOps = 100000;
 /// Statements executed while expanding one model (`repeat` nests multiply).

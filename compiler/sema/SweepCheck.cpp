@@ -284,11 +284,8 @@ private:
 
   bool checkModelVariant(const SweepDim &d, const Value &value) {
     Value config = withArg(exp_.model.config, d.path.substr(d.path.find('.') + 1), value);
-    InputBinding binding;
-    binding.tensors = {exp_.data.features};
-    binding.datasetName = exp_.data.decl->name;
-    binding.at = value.loc;
-    return instantiateModel(p_, *exp_.model.model, config, binding).has_value();
+    return instantiateModel(p_, *exp_.model.model, config, fromDataset(exp_.data.features, exp_.data.decl->name, value.loc))
+        .has_value();
   }
 
   bool checkStrategyVariant(const SweepDim &d, const Value &value) {

@@ -1,5 +1,6 @@
 #include "sema/Value.h"
 
+#include "parse/AstDump.h"
 #include "sema/Program.h"
 
 #include <fmt/format.h>
@@ -11,12 +12,6 @@ namespace mlc::sema {
 
 namespace {
 
-// Shortest round-trip form, with `.0` kept so floats never read as ints.
-std::string number(double v) {
-  std::string s = fmt::format("{}", v);
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-  return s;
-}
 
 // Range bounds read as written: `in [1, 8]`, `in [0, 1)`.
 std::string bound(double v) { return fmt::format("{}", v); }
@@ -103,7 +98,7 @@ std::string toString(const Value &v) {
   switch (v.kind) {
   case Value::None: return "none";
   case Value::Int: return std::to_string(v.i);
-  case Value::Float: return number(v.f);  // 2.0, not 2
+  case Value::Float: return formatFloat(v.f);
   case Value::Bool: return v.b ? "true" : "false";
   case Value::String: {
     std::string out = "\"";  // escaped as the source would write it
