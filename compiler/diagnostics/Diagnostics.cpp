@@ -1,5 +1,7 @@
 #include "diagnostics/Diagnostics.h"
 
+#include "diagnostics/Utf8.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -45,16 +47,6 @@ struct Palette {
 // Source lines are shown at most this wide; longer ones (minified or
 // generated input, megabyte lines) are cut to a window around the caret.
 constexpr size_t kMaxShown = 120;
-
-// Length of a valid UTF-8 sequence at s[i] (1 for ASCII), or 0.
-size_t utf8Length(std::string_view s, size_t i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  return n;
-}
 
 bool isControl(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7F; }
 

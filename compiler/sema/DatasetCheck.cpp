@@ -327,7 +327,13 @@ private:
 }  // namespace
 
 std::optional<DatasetInfo> checkDataset(Program &program, const Decl &dataset) {
-  return DatasetChecker(program, dataset).run();
+  auto cached = program.checkedDatasets.find(&dataset);
+  if (cached == program.checkedDatasets.end()) {
+    auto info = DatasetChecker(program, dataset).run();
+    cached = program.checkedDatasets.emplace(&dataset, info ? std::make_shared<const DatasetInfo>(std::move(*info)) : nullptr).first;
+  }
+  if (!cached->second) return std::nullopt;
+  return *cached->second;
 }
 
 }  // namespace mlc::sema

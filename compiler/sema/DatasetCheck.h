@@ -18,6 +18,7 @@ struct DatasetInfo {
   bool hasSplit(const std::string &s) const;
 };
 
+/// Checks once per dataset; later calls return the first result.
 std::optional<DatasetInfo> checkDataset(Program &program, const Decl &dataset);
 
 }  // namespace mlc::sema

@@ -13,11 +13,7 @@ namespace {
 const std::set<std::string> kSplits = {"train", "val", "test"};
 
 std::string expectedText(const Type &t) {
-  if (t.kind == Type::Decl) {
-    std::string k = t.declKind;
-    bool vowel = std::string("aeio").find(k[0]) != std::string::npos;
-    return (vowel ? "an " : "a ") + k;
-  }
+  if (t.kind == Type::Decl) return withArticle(t.declKind);
   if (t.kind == Type::MetricName) return "a metric such as `val.loss`";
   if (t.kind == Type::Objective) return "`minimize <metric>` or `maximize <metric>`";
   if (t.kind == Type::Notification) return "a notifier such as `webhook(url) on [failure]`";

@@ -15,11 +15,7 @@ std::string Decl::kindName() const {
   return "declaration";
 }
 
-std::string Decl::kindWithArticle() const {
-  std::string k = kindName();
-  bool vowel = !k.empty() && std::string("aeio").find(k[0]) != std::string::npos;
-  return (vowel ? "an " : "a ") + k;
-}
+std::string Decl::kindWithArticle() const { return withArticle(kindName()); }
 
 const Param *Decl::param(const std::string &n) const {
   for (const Param &p : params)

@@ -49,6 +49,8 @@ struct Decl {
   const Param *param(const std::string &n) const;
 };
 
+struct DatasetInfo;
+
 struct Module {
   std::string name;  // std.nn, or the path for the root file
   FileId file = 0;
@@ -79,6 +81,9 @@ public:
   /// instantiation: optional checks (models on their own, sweep variants)
   /// stop once it passes kCompileBudget, so compile time stays bounded.
   size_t workSpent = 0;
+  /// Each dataset is checked (and its files read) once, however many
+  /// experiments use it; null records a dataset with errors.
+  std::map<const Decl *, std::shared_ptr<const DatasetInfo>> checkedDatasets;
 
   /// Name lookup as seen from `file`: its own names, then imports, then the prelude.
   const Decl *lookup(FileId file, const std::string &name) const;

@@ -55,16 +55,9 @@ SemaResult analyze(SourceManager &sources, Diagnostics &diags, FileId root, cons
     if (auto config = eval.callDecl(*d, nullptr, empty, d->loc)) instantiateModel(p, *d, *config, {{}, "", d->loc});
   }
 
-  // 5. Datasets not used by any experiment are still checked.
-  std::vector<const Decl *> usedDatasets;
+  // 5. Datasets, used or not (experiments reuse these results).
   for (Decl *d : own)
-    if (d->kind == Decl::Experiment)
-      for (const ast::Field &f : d->experiment->fields)
-        if (f.kind == ast::Field::Assign && f.pathText() == "data" && f.value->kind == ast::ExprKind::Name)
-          if (const Decl *ds = p.lookup(d->file, f.value->text)) usedDatasets.push_back(ds);
-  for (Decl *d : own)
-    if (d->kind == Decl::Dataset && std::find(usedDatasets.begin(), usedDatasets.end(), d) == usedDatasets.end())
-      checkDataset(p, *d);
+    if (d->kind == Decl::Dataset) checkDataset(p, *d);
 
   // 6. Experiments: every section, the model on the data, monitors, sweeps.
   for (Decl *d : own)

@@ -11,9 +11,12 @@ namespace {
 
 const std::set<std::string> kExternKinds = {"layer", "loss", "metric", "optimizer", "schedule", "strategy", "space",
                                             "search", "pruner", "source", "selector", "sink", "notifier", "function"};
-const std::set<std::string> kDeclKinds = {"layer", "loss", "metric", "optimizer", "schedule", "strategy", "space",
-                                          "search", "pruner", "source", "selector", "sink", "notifier", "function",
-                                          "model", "dataset"};
+// Types that name a declaration: every extern kind, models and datasets.
+const std::set<std::string> kDeclKinds = [] {
+  std::set<std::string> kinds = kExternKinds;
+  kinds.insert({"model", "dataset"});
+  return kinds;
+}();
 
 }  // namespace
 

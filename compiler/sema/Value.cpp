@@ -43,6 +43,11 @@ std::string toString(const TensorType &t) {
   return out + "]";
 }
 
+std::string withArticle(const std::string &kind) {
+  bool vowel = !kind.empty() && std::string("aeio").find(kind[0]) != std::string::npos;
+  return (vowel ? "an " : "a ") + kind;
+}
+
 std::string toString(const Type &t) {
   switch (t.kind) {
   case Type::Int: return "int";

@@ -66,6 +66,9 @@ struct Type {
   static Type listOf(Type e) { Type t; t.kind = List; t.element = std::make_shared<Type>(std::move(e)); return t; }
 };
 
+/// `an optimizer`, `a loss`: a kind name with its article, for messages.
+std::string withArticle(const std::string &kind);
+
 std::string toString(const Type &t);  // `int`, `enum(min, max)`, `list[metric]`, `an optimizer`
 
 /// A numeric constraint: `in [lo, hi)` or a one-sided bound.
