@@ -92,6 +92,7 @@ public:
   /// checks run only to learn whether something would fail.
   void rollback(size_t first);
 
+  const SourceManager &sources() const { return sources_; }
   size_t errorCount() const { return errors_; }
   /// Errors reported so far, counting repeats that were merged into an
   /// earlier identical one: what a pass compares to learn if it failed.

@@ -1,6 +1,10 @@
 #include "driver/Driver.h"
 
+#include "codegen/Codegen.h"
 #include "diagnostics/Diagnostics.h"
+#include "driver/Lower.h"
+#include "graph/GraphDump.h"
+#include "loops/LoopsDump.h"
 #include "parse/AstDump.h"
 #include "parse/Parse.h"
 #include "sema/Sema.h"
@@ -8,7 +12,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "abi/plan.h"
+
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <unistd.h>
 
@@ -16,11 +24,19 @@ namespace mlc {
 
 namespace {
 
-enum class Emit { None, Ast, Sema };
+enum class Emit { None, Ast, Sema, Graph, Grad, Plan, Llvm };
+
+// What to do with the compiled experiment, besides printing a stage.
+enum class Action { Check, Compile, Run };
 
 struct Options {
   std::vector<std::string> files;
   std::string emit;
+  Action action = Action::Check;
+  std::string output;        // compile: the executable
+  std::string experiment;    // which experiment of the file
+  std::vector<std::string> runArgs;  // run: the executable's command line
+  bool timings = false;
   std::string diagnosticsFormat = "text";
   std::string color = "auto";
   std::string stdlibDir = MLC_STDLIB_DIR;
@@ -33,6 +49,106 @@ bool useColor(const std::string &mode) {
   const char *noColor = std::getenv("NO_COLOR");  // https://no-color.org: any non-empty value
   if (noColor && *noColor) return false;
   return isatty(STDERR_FILENO);
+}
+
+// `mlc run` prints its diagnostics before the experiment starts talking.
+bool diagnosticsRendered = false;
+
+void renderDiagnostics(const Diagnostics &diags, const Options &opts, bool toStdout = false) {
+  if (opts.diagnosticsFormat == "json") diags.renderJson(toStdout ? std::cout : std::cerr);
+  else diags.renderText(std::cerr, useColor(opts.color));
+}
+
+const sema::CheckedExperiment *chooseExperiment(const sema::SemaResult &result, FileId file, const Options &opts,
+                                                Diagnostics &diags) {
+  Loc fileStart{file, 0, 0};
+  const std::string &path = diags.sources().path(file);
+  if (!opts.experiment.empty()) {
+    for (const sema::CheckedExperiment &e : result.experiments)
+      if (e.decl->name == opts.experiment) return &e;
+    diags.report(Diag::UnknownExperiment, fileStart, opts.experiment);
+    return nullptr;
+  }
+  if (result.experiments.empty()) {
+    diags.report(Diag::NoExperiment, fileStart, path);
+    return nullptr;
+  }
+  if (result.experiments.size() > 1) {
+    diags.report(Diag::ManyExperiments, fileStart, path, result.experiments.size());
+    return nullptr;
+  }
+  return &result.experiments[0];
+}
+
+// This build trains on one CPU device: say so where the spec asks for more.
+void warnAboutTarget(const sema::CheckedExperiment &exp, Diagnostics &diags) {
+  const sema::CheckedField &strategy = exp.fields.at("strategy");
+  if (strategy.value.callee && strategy.value.callee->name != "single")
+    diags.report(Diag::StrategyNotLowered, strategy.loc.valid() ? strategy.loc : exp.decl->loc, strategy.value.callee->name);
+  const sema::Value *precision = exp.fields.at("trainer").value.arg("precision");
+  if (precision && precision->s != "f32") diags.report(Diag::PrecisionNotLowered, precision->loc.valid() ? precision->loc : exp.decl->loc, precision->s);
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int lowerAndEmit(const sema::SemaResult &result, FileId file, Emit emit, const Options &opts, Diagnostics &diags) {
+  auto t0 = std::chrono::steady_clock::now();
+  const sema::CheckedExperiment *exp = chooseExperiment(result, file, opts, diags);
+  if (!exp) return 1;
+  warnAboutTarget(*exp, diags);
+  LowerUntil until = emit == Emit::Graph ? LowerUntil::Graph : emit == Emit::Grad ? LowerUntil::Grad : LowerUntil::Loops;
+  auto lowered = lowerExperiment(*exp, diags, until);
+  if (!lowered) return 1;
+  if (emit == Emit::Graph || emit == Emit::Grad) {
+    std::cout << graph::dumpModule(lowered->graph);
+    return 0;
+  }
+  int64_t batch = int64_t(exp->fields.at("trainer").value.arg("batch")->i);
+  if (emit == Emit::Plan) {
+    std::cout << loops::dumpPlan(lowered->program, batch);
+    return 0;
+  }
+  codegen::Options cg;
+  if (emit == Emit::Llvm) {
+    std::cout << codegen::emitLLVMText(lowered->program, lowered->manifest, cg);
+    return 0;
+  }
+  std::string error;
+  if (opts.action == Action::Compile) {
+    namespace fs = std::filesystem;
+    std::string output = opts.output.empty() ? fs::path(diags.sources().path(file)).stem().string() : opts.output;
+    std::string object = output + ".o";
+    if (!codegen::emitObject(lowered->program, lowered->manifest, cg, object, error) ||
+        !codegen::linkExecutable(object, output, error)) {
+      diags.report(Diag::CompileFailed, Loc{file, 0, 0}, error);
+      return 1;
+    }
+    std::error_code ec;
+    fs::remove(object, ec);
+    if (opts.timings) std::cerr << "mlc: compiled `" << output << "` in " << secondsSince(t0) << " s\n";
+    return 0;
+  }
+  if (opts.action == Action::Run) {
+    codegen::JitModule::Symbols symbols = {{"mlcrt_sgemm", reinterpret_cast<void *>(&mlcrt_sgemm)}};
+    auto jit = codegen::JitModule::create(lowered->program, lowered->manifest, cg, symbols, error);
+    if (!jit) {
+      diags.report(Diag::CompileFailed, Loc{file, 0, 0}, error);
+      return 1;
+    }
+    if (opts.timings) std::cerr << "mlc: jit-compiled in " << secondsSince(t0) << " s\n";
+    // Diagnostics (warnings) first, then the experiment's own output.
+    renderDiagnostics(diags, opts);
+    diagnosticsRendered = true;
+    std::vector<std::string> args = {exp->decl->name};
+    args.insert(args.end(), opts.runArgs.begin(), opts.runArgs.end());
+    std::vector<char *> argv;
+    for (std::string &a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    return mlcrt_main(jit->plan(), int(args.size()), argv.data());
+  }
+  return 0;
 }
 
 int compileFile(const std::string &path, Emit emit, const Options &opts, SourceManager &sources, Diagnostics &diags) {
@@ -52,7 +168,9 @@ int compileFile(const std::string &path, Emit emit, const Options &opts, SourceM
   sema::SemaResult result = sema::analyze(sources, diags, file, opts.stdlibDir);
   if (diags.errorReports() > errorsBefore) return 1;
   if (emit == Emit::Sema) sema::dumpSema(result, std::cout);
-  return 0;
+  if (emit == Emit::None && opts.action == Action::Check) return 0;
+  if (emit == Emit::Ast || emit == Emit::Sema) return 0;
+  return lowerAndEmit(result, file, emit, opts, diags);
 }
 
 }  // namespace
@@ -80,8 +198,9 @@ int run(int argc, char **argv) {
   CLI::App app{"mlc: the compiler for mlp experiment specifications", "mlc"};
   app.set_version_flag("--version", std::string("mlc ") + MLC_VERSION);
   app.footer("Exit status: 0 success, 1 errors in the input, 2 usage error, 3 internal compiler error.");
-  app.add_option("--emit", opts.emit, "Print a stage instead of only checking: ast, sema")
-      ->check(CLI::IsMember({"ast", "sema"}));
+  app.add_option("--emit", opts.emit, "Print a stage instead of only checking: ast, sema, graph, grad, plan, llvm")
+      ->check(CLI::IsMember({"ast", "sema", "graph", "grad", "plan", "llvm"}));
+  app.add_option("--experiment", opts.experiment, "The experiment to compile when a file declares several");
   app.add_option("--diagnostics-format", opts.diagnosticsFormat, "How diagnostics are printed: text, json")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--color", opts.color, "Colour diagnostics: auto (a terminal without NO_COLOR), always, never")
@@ -91,11 +210,44 @@ int run(int argc, char **argv) {
   auto *check = app.add_subcommand("check", "Type-check experiments and report every error");
   check->fallthrough();  // `mlc check --diagnostics-format=json f.mlp` works too
   check->add_option("files", opts.files, "Files to check")->required();
+  auto *compile = app.add_subcommand("compile", "Compile an experiment to a native executable");
+  compile->fallthrough();
+  compile->add_option("file", opts.files, "The experiment file")->required()->expected(1);
+  compile->add_option("-o,--output", opts.output, "The executable to write (default: the file's name without .mlp)");
+  compile->add_flag("--timings", opts.timings, "Print how long compiling took");
+  // Listed for --help; `run` lines are split off before parsing (below).
+  app.add_subcommand("run", "Compile an experiment in memory (ORC JIT) and run it: mlc run FILE [ARGS...]");
   app.add_option("files", opts.files, "Files to compile (with --emit)");
   app.require_subcommand(0, 1);
 
+  // `mlc run FILE [ARGS...]`: everything after the file belongs to the
+  // experiment's own command line, so it is split off before CLI11 sees it.
+  std::vector<char *> own(argv, argv + argc);
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) != "run") continue;
+    opts.action = Action::Run;
+    own.assign(argv, argv + i);
+    int k = i + 1;
+    for (; k < argc && argv[k][0] == '-' && std::string(argv[k]) != "--"; ++k) {
+      std::string flag = argv[k];
+      if (flag == "--timings") opts.timings = true;
+      else own.push_back(argv[k]);
+      if ((flag == "--experiment" || flag == "--stdlib") && k + 1 < argc) own.push_back(argv[++k]);
+    }
+    if (k < argc && std::string(argv[k]) == "--") ++k;
+    if (k < argc) opts.files.push_back(argv[k++]);
+    for (; k < argc; ++k) opts.runArgs.push_back(argv[k]);
+    if (opts.files.empty()) {
+      std::cerr << "mlc: error: `mlc run` needs an experiment file\n";
+      return 2;
+    }
+    break;
+  }
+  argc = int(own.size());
+  argv = own.data();
   try {
     app.parse(argc, argv);
+    if (compile->parsed()) opts.action = Action::Compile;
   } catch (const CLI::ParseError &e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
@@ -104,9 +256,19 @@ int run(int argc, char **argv) {
     std::cerr << "mlc: error: no input files (see `mlc --help`)\n";
     return 2;
   }
-  Emit emit = opts.emit == "ast" ? Emit::Ast : opts.emit == "sema" ? Emit::Sema : Emit::None;
-  if (emit != Emit::None && opts.files.size() != 1) {
-    std::cerr << "mlc: error: --emit takes exactly one file\n";
+  Emit emit = opts.emit == "ast"     ? Emit::Ast
+              : opts.emit == "sema"  ? Emit::Sema
+              : opts.emit == "graph" ? Emit::Graph
+              : opts.emit == "grad"  ? Emit::Grad
+              : opts.emit == "plan"  ? Emit::Plan
+              : opts.emit == "llvm"  ? Emit::Llvm
+                                     : Emit::None;
+  if (emit != Emit::None && opts.action != Action::Check) {
+    std::cerr << "mlc: error: --emit cannot be combined with `compile` or `run`\n";
+    return 2;
+  }
+  if ((emit != Emit::None || opts.action != Action::Check) && opts.files.size() != 1) {
+    std::cerr << "mlc: error: --emit, `compile` and `run` take exactly one file\n";
     return 2;
   }
 
@@ -116,10 +278,7 @@ int run(int argc, char **argv) {
   int rc = 0;
   for (const std::string &path : opts.files) rc |= compileFile(path, emit, opts, sources, diags);
   // JSON goes to stdout for tools, unless stdout already carries an --emit dump.
-  if (opts.diagnosticsFormat == "json")
-    diags.renderJson(emit == Emit::None ? std::cout : std::cerr);
-  else
-    diags.renderText(std::cerr, useColor(opts.color));
+  if (!diagnosticsRendered) renderDiagnostics(diags, opts, emit == Emit::None && opts.action == Action::Check);
   return rc || diags.hasErrors() ? 1 : 0;
 }
 

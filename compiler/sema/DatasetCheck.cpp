@@ -117,7 +117,8 @@ private:
     namespace fs = std::filesystem;
     bool ok = true;
     for (auto &[n, v] : source.fields) {
-      if (v.kind != Value::String || (n != "path" && n != "images" && n != "labels")) continue;
+      bool isFile = n == "path" || n == "images" || n == "labels" || n == "test_images" || n == "test_labels";
+      if (v.kind != Value::String || !isFile || (v.s.empty() && n.rfind("test_", 0) == 0)) continue;
       fs::path file = resolve(v.s);
       std::error_code ec;
       if (!fs::is_regular_file(file, ec)) {
@@ -167,6 +168,10 @@ private:
       p_.diags.report(Diag::SplitSum, f.value.loc, fmt::format("{:g}", sum));
       return false;
     }
+    // An official test set (idx's test_images) is the test split; the
+    // fractions divide the training files.
+    const Value *testImages = info.source.arg("test_images");
+    if (testImages && !testImages->s.empty() && !info.hasSplit("test")) info.splits.emplace_back("test", 0.0);
     return true;
   }
 

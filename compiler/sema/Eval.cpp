@@ -221,10 +221,12 @@ std::optional<Value> Evaluator::eval(const ast::Expr &e, const Type *expected, c
         return std::nullopt;
       }
       x->i = -x->i;
+      x->origin.clear();  // no longer the hyperparameter itself
       return x;
     }
     if (x->kind == Value::Float) {
       x->f = -x->f;
+      x->origin.clear();
       return x;
     }
     if (x->kind == Value::Tensor) {
@@ -232,7 +234,9 @@ std::optional<Value> Evaluator::eval(const ast::Expr &e, const Type *expected, c
         Value call = make(Value::Call, e.loc);
         call.s = "neg";
         call.items = {*x};
-        onLayerCall(call, *x);
+        Value out = *x;
+        onLayerCall(call, out);
+        return out;
       }
       return x;
     }

@@ -55,7 +55,8 @@ public:
                                      std::vector<NamedValue> params, Loc at)>
       instantiateModel;
   /// Set by the model checker: records each layer call (for the op list).
-  std::function<void(const Value &call, const Value &result)> onLayerCall;
+  /// It may stamp `result` (with its node id).
+  std::function<void(const Value &call, Value &result)> onLayerCall;
 
   Program &program() { return p_; }
   FileId file() const { return file_; }

@@ -176,6 +176,7 @@ private:
       Value v;
       v.kind = Value::Tensor;
       v.tensor = std::make_shared<TensorType>(t);
+      v.s = name;  // code generation finds the loss's operands by name
       tensors.values[name] = v;
     };
     bindTensor("features", exp.data.features);

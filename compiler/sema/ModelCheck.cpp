@@ -19,6 +19,7 @@ struct Expansion {
   std::vector<const Decl *> stack;
   size_t ops = 0;
   size_t steps = 0;
+  int64_t nextNode = 0;  // value ids across the whole expansion
   bool tooLarge = false;
 };
 
@@ -49,17 +50,22 @@ private:
     inst.model = &model;
     inst.config = config;
     Evaluator eval(p_, model.file);
-    eval.onLayerCall = [&](const Value &call, const Value &result) {
+    eval.onLayerCall = [&](const Value &call, Value &result) {
       if (++shared_.ops > kMaxModelOps) shared_.tooLarge = true;
       if (shared_.tooLarge) return;
       OpRecord op;
       op.loc = call.loc;
       op.output = *result.tensor;
+      result.node = op.outputNode = shared_.nextNode++;
       if (call.callee) {
         op.op = call.callee->name;
         for (auto &[n, v] : call.fields) {
-          if (v.kind == Value::Tensor) op.inputs.push_back(*v.tensor);
-          else op.call.fields.emplace_back(n, v);
+          if (v.kind == Value::Tensor) {
+            op.inputs.push_back(*v.tensor);
+            op.inputNodes.push_back(v.node);
+          } else {
+            op.call.fields.emplace_back(n, v);
+          }
         }
         op.call.kind = Value::Call;
         op.call.callee = call.callee;
@@ -67,8 +73,12 @@ private:
         op.op = call.s;  // `+`, `-`, `*`, `/` or `neg`; a scalar operand is kept by side
         for (size_t k = 0; k < call.items.size(); ++k) {
           const Value &v = call.items[k];
-          if (v.kind == Value::Tensor) op.inputs.push_back(*v.tensor);
-          else op.call.fields.emplace_back(k == 0 ? "lhs" : "rhs", v);
+          if (v.kind == Value::Tensor) {
+            op.inputs.push_back(*v.tensor);
+            op.inputNodes.push_back(v.node);
+          } else {
+            op.call.fields.emplace_back(k == 0 ? "lhs" : "rhs", v);
+          }
         }
       }
       inst.ops.push_back(std::move(op));
@@ -81,7 +91,10 @@ private:
       innerConfig.fields = std::move(params);
       InputBinding b;
       b.at = at;
-      for (Value &t : tensors) b.tensors.push_back(*t.tensor);
+      for (Value &t : tensors) {
+        b.tensors.push_back(*t.tensor);
+        b.nodes.push_back(t.node);
+      }
       Instantiator nested(p_, shared_);
       size_t before = p_.diags.all().size();
       auto sub = nested.run(inner, innerConfig, b);
@@ -96,6 +109,7 @@ private:
         out.kind = Value::Tensor;
         out.loc = at;
         out.tensor = std::make_shared<TensorType>(sub->outputs[0].second);
+        out.node = sub->outputNodes[0];
         return out;
       }
       Value record;
@@ -106,6 +120,7 @@ private:
         out.kind = Value::Tensor;
         out.loc = at;
         out.tensor = std::make_shared<TensorType>(t);
+        out.node = sub->outputNodes[record.fields.size()];
         record.fields.emplace_back(n, out);
       }
       return record;
@@ -115,6 +130,9 @@ private:
     std::map<std::string, int64_t> ints;
     for (auto &[n, v] : config.fields) {
       scope.values[n] = v;
+      // The experiment's own model: its numbers are hyperparameters that
+      // code generation may turn into runtime inputs.
+      if (stack_.size() == 1 && v.isNumber()) scope.values[n].origin = "model." + n;
       if (v.kind == Value::Int) ints[n] = v.i;
     }
     size_t errorsBefore = p_.diags.errorReports();
@@ -203,6 +221,8 @@ private:
     v.kind = Value::Tensor;
     v.loc = s.name.loc;
     v.tensor = std::make_shared<TensorType>(actual);
+    v.node = index < binding.nodes.size() ? binding.nodes[index] : shared_.nextNode++;
+    inst.inputNodes.push_back(v.node);
     scope.values[s.name.text] = v;
   }
 
@@ -233,6 +253,7 @@ private:
           }
         }
         inst.outputs.emplace_back(s.name.text, *v->tensor);
+        inst.outputNodes.push_back(v->node);
       }
       scope.values[s.name.text] = std::move(*v);
       return true;

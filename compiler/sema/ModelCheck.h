@@ -8,10 +8,12 @@ namespace mlc::sema {
 
 /// One primitive operation of an instantiated model (composites inlined).
 struct OpRecord {
-  std::string op;                 // layer name, or `+`, `-`, `*`, `/`
+  std::string op;                 // layer name, or `+`, `-`, `*`, `/`, `neg`
   Loc loc;
   std::vector<TensorType> inputs;
+  std::vector<int64_t> inputNodes;  // the values it reads, by id (model inputs and earlier outputs)
   TensorType output;
+  int64_t outputNode = -1;          // the value it defines
   Value call;                     // the layer's checked non-tensor arguments
 };
 
@@ -19,6 +21,7 @@ struct ModelInstance {
   const Decl *model = nullptr;
   Value config;  // Call value: every hyperparameter, defaults filled in
   std::vector<std::pair<std::string, TensorType>> inputs, outputs;
+  std::vector<int64_t> inputNodes, outputNodes;  // value ids, by position
   std::vector<OpRecord> ops;
   size_t layerCount() const;  // ops that are layers (not elementwise arithmetic)
 };
@@ -29,11 +32,12 @@ struct InputBinding {
   std::vector<TensorType> tensors;  // by position; empty: inputs must be fully concrete
   std::string datasetName;          // set when the tensors come from a dataset
   Loc at;
+  std::vector<int64_t> nodes;       // their value ids, when they come from another model's body
 };
 
 /// The experiment's model takes the dataset's features as its one input.
 inline InputBinding fromDataset(const TensorType &features, const std::string &dataset, Loc at) {
-  return {{features}, dataset, at};
+  return {{features}, dataset, at, {}};
 }
 
 constexpr int64_t kMaxRepeat = 10000;

@@ -52,7 +52,7 @@ SemaResult analyze(SourceManager &sources, Diagnostics &diags, FileId root, cons
     if (d->kind != Decl::Model || !standalone(p, *d)) continue;
     Evaluator eval(p, d->file);
     Scope empty;
-    if (auto config = eval.callDecl(*d, nullptr, empty, d->loc)) instantiateModel(p, *d, *config, {{}, "", d->loc});
+    if (auto config = eval.callDecl(*d, nullptr, empty, d->loc)) instantiateModel(p, *d, *config, {{}, "", d->loc, {}});
   }
 
   // 5. Datasets, used or not (experiments reuse these results).

@@ -102,6 +102,13 @@ struct Value {
   std::vector<bool> defaulted;                         // Call: which arguments came from defaults
   const sema::Decl *callee = nullptr;                  // Call
   std::shared_ptr<TensorType> tensor;                  // Tensor
+  /// Tensor: which value of the model expansion it is (OpRecord ids);
+  /// -1 outside a model body. In the loss expression `s` names the tensor
+  /// instead (`label`, a model output).
+  int64_t node = -1;
+  /// Where a number came from when it is a hyperparameter passed along
+  /// unchanged (`model.p`): code generation makes such values runtime inputs.
+  std::string origin;
 
   bool isNumber() const { return kind == Int || kind == Float; }
   double number() const { return kind == Int ? double(i) : f; }

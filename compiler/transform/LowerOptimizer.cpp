@@ -1,0 +1,219 @@
+#include "transform/LowerOptimizer.h"
+
+#include "graph/NodeBuilder.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace mlc::transform {
+
+using namespace graph;
+
+namespace {
+
+double numberArg(const sema::Value &call, const std::string &name, double fallback) {
+  const sema::Value *v = call.arg(name);
+  return v && v->isNumber() ? v->number() : v && v->kind == sema::Value::Bool ? double(v->b) : fallback;
+}
+
+class OptimizerLowering : NodeBuilder {
+public:
+  OptimizerLowering(Module &m, const sema::CheckedExperiment &exp, Diagnostics &diags)
+      : NodeBuilder(m, *m.function("train_step")), exp_(exp), diags_(diags) {}
+
+  bool run(const std::vector<ParamGrad> &grads) {
+    const sema::Value &trainer = exp_.fields.at("trainer").value;
+    int64_t accumulate = int64_t(numberArg(trainer, "accumulate", 1));
+    double clip = numberArg(trainer, "grad_clip", 0);
+    const sema::Value &opt = exp_.fields.at("optimizer").value;
+    const std::string &name = opt.callee->name;
+    // sema admits only the stdlib's optimizers (E0212), and each is lowered below.
+    std::vector<ParamGrad> effective = grads;
+    if (accumulate > 1) {
+      // train_step adds into accumulators; apply_step updates from their mean.
+      origin = "accumulate gradients";
+      for (ParamGrad &pg : effective) {
+        int acc = accumulator(pg.state);
+        int sum = binary(OpKind::Add, param(acc), pg.grad);
+        assign(acc, sum);
+      }
+      m_->functions.push_back({"apply_step", {}});
+      f_ = m_->function("apply_step");
+      for (ParamGrad &pg : effective) {
+        int acc = accumulatorOf_.at(pg.state);
+        pg.grad = binary(OpKind::Div, param(acc), constant(double(accumulate)));
+      }
+    }
+    if (clip > 0) clipByNorm(effective, clip);
+    origin = "schedule";
+    int base = hparam("optimizer.lr", numberArg(opt, "lr", 1e-3));  // declared before the schedule reads it
+    int lr = binary(OpKind::Mul, base, scheduleFactor());
+    origin = name;
+    for (const ParamGrad &pg : effective) update(name, opt, pg, lr);
+    if (accumulate > 1) {
+      origin = "reset accumulators";
+      for (const ParamGrad &pg : effective) {
+        int acc = accumulatorOf_.at(pg.state);
+        assign(acc, add(OpKind::BroadcastTo, {constant(0)}, m_->states[size_t(acc)].shape));
+      }
+    }
+    return ok_;
+  }
+
+private:
+  int stateFor(int of, StateDecl::Role role, const char *suffix) {
+    StateDecl s;
+    s.role = role;
+    s.name = m_->states[size_t(of)].name + suffix;
+    s.shape = m_->states[size_t(of)].shape;
+    s.of = of;
+    return m_->addState(std::move(s));
+  }
+  int accumulator(int of) { return accumulatorOf_[of] = stateFor(of, StateDecl::GradAccumulator, ".grad_acc"); }
+
+  // Scales every gradient by min(1, clip / ‖g‖) with ‖g‖ the global norm,
+  // as torch.nn.utils.clip_grad_norm_ (eps 1e-6).
+  void clipByNorm(std::vector<ParamGrad> &grads, double clip) {
+    origin = "clip gradients";
+    int total = -1;
+    for (const ParamGrad &pg : grads) {
+      std::vector<int64_t> axes;
+      for (size_t i = 0; i < shape(pg.grad).rank(); ++i) axes.push_back(int64_t(i));
+      int sq = add(OpKind::ReduceSum, {unary(OpKind::Square, pg.grad)}, Shape{});
+      node(sq).ints = axes;
+      total = total < 0 ? sq : binary(OpKind::Add, total, sq);
+    }
+    if (total < 0) return;
+    int norm = unary(OpKind::Sqrt, total);
+    int limit = hparam("trainer.grad_clip", clip);
+    int scale = binary(OpKind::Min, constant(1), binary(OpKind::Div, limit, binary(OpKind::Add, norm, constant(1e-6))));
+    for (ParamGrad &pg : grads) pg.grad = binary(OpKind::Mul, pg.grad, scale);
+  }
+
+  // The factor the schedule applies to the base learning rate at update
+  // `step` (0-based) of `total_steps`. Every schedule but the last of a
+  // `then` chain must have a length (`warmup(steps = n)`).
+  int scheduleFactor() {
+    const sema::Value &schedule = exp_.fields.at("schedule").value;
+    std::vector<const sema::Value *> chain;
+    if (schedule.kind == sema::Value::List)
+      for (const sema::Value &v : schedule.items) chain.push_back(&v);
+    else
+      chain.push_back(&schedule);
+    int t = hparam("step", 0, true), total = hparam("total_steps", 1, true);
+    return segment(chain, 0, t, total);
+  }
+
+  int segment(const std::vector<const sema::Value *> &chain, size_t i, int t, int total) {
+    const sema::Value &s = *chain[i];
+    const std::string &name = s.callee->name;
+    std::string prefix = "schedule." + name + ".";
+    bool last = i + 1 == chain.size();
+    auto clampedFraction = [&](int length) {
+      int frac = binary(OpKind::Div, t, binary(OpKind::Max, length, constant(1)));
+      return binary(OpKind::Min, frac, constant(1));
+    };
+    if (name == "warmup") {
+      int steps = hparam(prefix + "steps", numberArg(s, "steps", 1), false, true);
+      int start = hparam(prefix + "start_factor", numberArg(s, "start_factor", 0));
+      int ramp = binary(OpKind::Add, start,
+                        binary(OpKind::Mul, binary(OpKind::Sub, constant(1), start), clampedFraction(steps)));
+      if (last) return ramp;
+      int rest = segment(chain, i + 1, binary(OpKind::Sub, t, steps), binary(OpKind::Sub, total, steps));
+      return select(binary(OpKind::Less, t, steps), ramp, rest);
+    }
+    if (!last) {
+      diags_.report(Diag::ScheduleNotChainable, s.loc, name).note("only `warmup(steps = n)` has a length");
+      ok_ = false;
+      return constant(1);
+    }
+    if (name == "constant") return constant(1);
+    if (name == "cosine") {
+      // eta_min is an absolute learning rate: factor = m + (1 - m)(1 + cos(pi f))/2 with m = eta_min / lr
+      int etaMin = hparam(prefix + "eta_min", numberArg(s, "eta_min", 0));
+      int m = binary(OpKind::Div, etaMin, hparam("optimizer.lr", 0));
+      int wave = binary(OpKind::Mul, binary(OpKind::Add, constant(1), unary(OpKind::Cos, binary(OpKind::Mul, clampedFraction(total), constant(M_PI)))), constant(0.5));
+      return binary(OpKind::Add, m, binary(OpKind::Mul, binary(OpKind::Sub, constant(1), m), wave));
+    }
+    if (name == "linear_decay") {
+      int end = hparam(prefix + "end_factor", numberArg(s, "end_factor", 0));
+      return binary(OpKind::Add, constant(1), binary(OpKind::Mul, binary(OpKind::Sub, end, constant(1)), clampedFraction(total)));
+    }
+    if (name == "step_decay") {
+      int every = hparam(prefix + "every", numberArg(s, "every", 1), false, true);
+      int gamma = hparam(prefix + "gamma", numberArg(s, "gamma", 0.1));
+      return binary(OpKind::Pow, gamma, unary(OpKind::Floor, binary(OpKind::Div, t, every)));
+    }
+    if (name == "exponential") {
+      int gamma = hparam(prefix + "gamma", numberArg(s, "gamma", 0.99));
+      return binary(OpKind::Pow, gamma, t);
+    }
+    throw std::logic_error("optimizer lowering: no rule for schedule `" + name + "`");
+  }
+
+  void update(const std::string &name, const sema::Value &opt, const ParamGrad &pg, int lr) {
+    int p = param(pg.state), g = pg.grad;
+    int wd = hparam("optimizer.weight_decay", numberArg(opt, "weight_decay", 0));
+    if (name == "sgd") {
+      int momentum = hparam("optimizer.momentum", numberArg(opt, "momentum", 0));
+      bool nesterov = numberArg(opt, "nesterov", 0) != 0;
+      g = binary(OpKind::Add, g, binary(OpKind::Mul, wd, p));
+      int buf = stateFor(pg.state, StateDecl::Momentum, ".momentum");
+      int next = binary(OpKind::Add, binary(OpKind::Mul, momentum, param(buf)), g);
+      assign(buf, next);
+      int dir = nesterov ? binary(OpKind::Add, g, binary(OpKind::Mul, momentum, next)) : next;
+      assign(pg.state, binary(OpKind::Sub, p, binary(OpKind::Mul, lr, dir)));
+      return;
+    }
+    if (name == "rmsprop") {
+      int alpha = hparam("optimizer.alpha", numberArg(opt, "alpha", 0.99));
+      int eps = hparam("optimizer.eps", numberArg(opt, "eps", 1e-8));
+      int momentum = hparam("optimizer.momentum", numberArg(opt, "momentum", 0));
+      int sq = stateFor(pg.state, StateDecl::Moment2, ".square_avg");
+      int v = binary(OpKind::Add, binary(OpKind::Mul, alpha, param(sq)),
+                     binary(OpKind::Mul, binary(OpKind::Sub, constant(1), alpha), unary(OpKind::Square, g)));
+      assign(sq, v);
+      int step = binary(OpKind::Div, g, binary(OpKind::Add, unary(OpKind::Sqrt, v), eps));
+      int buf = stateFor(pg.state, StateDecl::Momentum, ".momentum");
+      int next = binary(OpKind::Add, binary(OpKind::Mul, momentum, param(buf)), step);
+      assign(buf, next);
+      assign(pg.state, binary(OpKind::Sub, p, binary(OpKind::Mul, lr, next)));
+      return;
+    }
+    // adam and adamw (torch.optim semantics: bias-corrected moments; adamw
+    // decays the weights directly, adam adds the decay to the gradient)
+    int b1 = hparam("optimizer.beta1", numberArg(opt, "beta1", 0.9));
+    int b2 = hparam("optimizer.beta2", numberArg(opt, "beta2", 0.999));
+    int eps = hparam("optimizer.eps", numberArg(opt, "eps", 1e-8));
+    int t = binary(OpKind::Add, hparam("step", 0, true), constant(1));
+    if (name == "adamw") p = binary(OpKind::Mul, p, binary(OpKind::Sub, constant(1), binary(OpKind::Mul, lr, wd)));
+    else g = binary(OpKind::Add, g, binary(OpKind::Mul, wd, param(pg.state)));
+    int m1 = stateFor(pg.state, StateDecl::Moment1, ".exp_avg");
+    int m2 = stateFor(pg.state, StateDecl::Moment2, ".exp_avg_sq");
+    int m = binary(OpKind::Add, binary(OpKind::Mul, b1, param(m1)), binary(OpKind::Mul, binary(OpKind::Sub, constant(1), b1), g));
+    int v = binary(OpKind::Add, binary(OpKind::Mul, b2, param(m2)),
+                   binary(OpKind::Mul, binary(OpKind::Sub, constant(1), b2), unary(OpKind::Square, g)));
+    assign(m1, m);
+    assign(m2, v);
+    int c1 = binary(OpKind::Sub, constant(1), binary(OpKind::Pow, b1, t));
+    int c2 = binary(OpKind::Sub, constant(1), binary(OpKind::Pow, b2, t));
+    int stepSize = binary(OpKind::Div, lr, c1);
+    int denom = binary(OpKind::Add, binary(OpKind::Div, unary(OpKind::Sqrt, v), unary(OpKind::Sqrt, c2)), eps);
+    assign(pg.state, binary(OpKind::Sub, p, binary(OpKind::Mul, stepSize, binary(OpKind::Div, m, denom))));
+  }
+
+  const sema::CheckedExperiment &exp_;
+  Diagnostics &diags_;
+  std::map<int, int> accumulatorOf_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
+bool lowerOptimizer(Module &m, const std::vector<ParamGrad> &grads, const sema::CheckedExperiment &exp,
+                    Diagnostics &diags) {
+  return OptimizerLowering(m, exp, diags).run(grads);
+}
+
+}  // namespace mlc::transform

@@ -1,0 +1,60 @@
+// The command line of a compiled experiment:
+//   ./exp [fit|test|predict] [options] [key=value ...]
+// Every key=value is checked against the manifest's schema before anything
+// runs, so a typo costs nothing but a message.
+#pragma once
+
+#include "src/Manifest.h"
+
+#include <optional>
+
+namespace mlcrt {
+
+/// A mistake on the command line: the process exits with status 2.
+struct UsageError : Error {
+  using Error::Error;
+};
+
+enum class Mode {
+  FitTest,  // no mode given: fit, then test
+  Fit,
+  Test,
+  Predict,
+};
+
+struct Override {
+  std::string key, text;  // as given
+  const SchemaEntry *entry = nullptr;
+  double number = 0;   // the value for int, float, bool (0/1) and enum (index)
+  int64_t integer = 0;  // the exact value for int (a seed may not fit a double)
+  bool fromOption = false;  // `--seed N` rather than `trainer.seed=N`
+};
+
+struct Options {
+  Mode mode = Mode::FitTest;
+  int threads = 1;
+  std::string root = ".";
+  std::string input;      // predict: a CSV of features instead of the test split
+  std::string saveState;  // fit: write the trained state's raw bytes here
+  std::string loadState;  // start from these raw state bytes instead of the initialisation
+  bool help = false, version = false;
+  std::vector<Override> overrides;  // in command-line order, `--seed` included as `trainer.seed`
+};
+
+/// Parses `args` (argv without the program name). Throws UsageError.
+Options parseCommandLine(const Manifest &manifest, const std::vector<std::string> &args);
+
+/// Applies the overrides: hparams by slot, and the trainer and data keys the
+/// runtime reads. Returns a warning per override that has no effect in this
+/// runtime.
+std::vector<std::string> applyOverrides(Manifest &manifest, const Options &options);
+
+/// The --help text: modes, options and every schema key.
+std::string helpText(const Manifest &manifest, const std::string &program);
+
+std::string versionText(const Manifest &manifest);
+
+/// The closest of `candidates` to `name`, or "" when none is close.
+std::string closestMatch(const std::string &name, const std::vector<std::string> &candidates);
+
+}  // namespace mlcrt

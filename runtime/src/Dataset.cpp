@@ -1,0 +1,224 @@
+// Loading and splitting. The split permutation depends only on the data
+// seed (not the trainer seed), so every trial of a sweep sees the same
+// train/val/test rows; normalisation statistics come from the train rows
+// alone so that nothing about val or test leaks into training.
+#include "src/Dataset.h"
+
+#include "src/Batcher.h"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+namespace mlcrt {
+
+namespace {
+
+// The permutation's stream, apart from the epoch shuffles (1, 2, ...) and
+// parameter initialisation (0).
+constexpr uint64_t kSplitStream = 0xDA7A;
+
+std::string readGzip(const std::string &path) {
+  errno = 0;
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f)
+    throw Error(fmt::format("{}: error: cannot open: {}", path, errno ? std::strerror(errno) : "out of memory"));
+  gzbuffer(f, 1 << 17);
+  std::string out;
+  constexpr size_t kChunk = 1 << 20;
+  while (true) {
+    size_t at = out.size();
+    out.resize(at + kChunk);
+    int n = gzread(f, out.data() + at, unsigned(kChunk));
+    if (n < 0) break;
+    out.resize(at + size_t(n));
+    if (n == 0) break;
+  }
+  int code = Z_OK;
+  std::string message = gzerror(f, &code);
+  gzclose(f);
+  if (message.starts_with(path + ": ")) message.erase(0, path.size() + 2);  // zlib names the file itself
+  if (code != Z_OK && code != Z_STREAM_END)
+    throw Error(fmt::format("{}: error: cannot read: {}", path, message));
+  out.shrink_to_fit();
+  return out;
+}
+
+std::string readPlain(const std::string &path) {
+  std::FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f) throw Error(fmt::format("{}: error: cannot open: {}", path, std::strerror(errno)));
+  std::string out;
+  if (std::fseek(f, 0, SEEK_END) == 0) {
+    long size = std::ftell(f);
+    if (size > 0) out.reserve(size_t(size));
+    std::rewind(f);
+  }
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) out.append(buffer, n);
+  bool failed = std::ferror(f);
+  int e = errno;
+  std::fclose(f);
+  if (failed) throw Error(fmt::format("{}: error: cannot read: {}", path, std::strerror(e)));
+  return out;
+}
+
+const std::string &sourceFile(const DataSpec &spec) {
+  if (spec.kind == "idx") return spec.images;
+  if (spec.kind == "npy") return spec.featuresPath;
+  if (spec.kind == "tokens") return spec.tokensPath;
+  return spec.path;
+}
+
+void checkWidth(const Table &t, const DataSpec &spec, const std::string &file) {
+  if (spec.featureShape.empty()) return;
+  int64_t want = 1;
+  std::string text;
+  for (int64_t d : spec.featureShape) {
+    want *= d;
+    text += (text.empty() ? "" : ", ") + std::to_string(d);
+  }
+  if (t.featureWidth != want)
+    throw Error(fmt::format("{}: error: samples have {} feature values, but the experiment was compiled for [{}] "
+                            "({} values)", file, t.featureWidth, text, want));
+}
+
+// The splits in the order listed, checked: known names, train before val
+// before test, fractions in [0, 1] adding up to at most 1.
+std::vector<std::pair<std::string, double>> fractions(const DataSpec &spec, bool ownTestFile) {
+  auto rank = [](const std::string &name) { return name == "train" ? 0 : name == "val" ? 1 : name == "test" ? 2 : -1; };
+  std::vector<std::pair<std::string, double>> out;
+  int last = -1;
+  double sum = 0;
+  for (const auto &[name, frac] : spec.splits) {
+    int r = rank(name);
+    if (r < 0) throw Error(fmt::format("unknown split `{}` (train, val or test)", name));
+    if (r <= last) throw Error("splits must be listed in the order train, val, test, each at most once");
+    last = r;
+    if (!(frac >= 0 && frac <= 1)) throw Error(fmt::format("split `{}` has fraction {}, outside [0, 1]", name, frac));
+    if (ownTestFile && name == "test") continue;  // the test files are the test split
+    out.emplace_back(name, frac);
+    sum += frac;
+  }
+  if (out.empty()) return {{"train", 1.0}};
+  if (sum > 1 + 1e-9) throw Error(fmt::format("split fractions add up to {}, more than 1", sum));
+  if (ownTestFile) {
+    if (sum <= 0) throw Error("the train and val fractions are both 0");
+    for (auto &entry : out) entry.second /= sum;
+  }
+  return out;
+}
+
+// Per-feature statistics (or one set over every value: images, whose
+// pixels share a scale) from the train rows, applied to every row.
+void normalise(const std::string &how, bool global, const std::vector<int64_t> &trainRows,
+               const std::vector<Table *> &tables) {
+  if (how == "none") return;
+  if (how != "minmax" && how != "standard")
+    throw Error(fmt::format("unknown normalisation `{}` (none, minmax or standard)", how));
+  if (trainRows.empty()) throw Error("cannot normalise: the train split is empty");
+  const Table &t = *tables[0];
+  size_t w = size_t(t.featureWidth), groups = global ? 1 : w;
+  auto group = [&](size_t j) { return global ? 0 : j; };
+  std::vector<double> a(groups), b(groups);  // minmax: min, max; standard: mean, std
+  if (how == "minmax") {
+    std::fill(a.begin(), a.end(), std::numeric_limits<double>::infinity());
+    std::fill(b.begin(), b.end(), -std::numeric_limits<double>::infinity());
+    for (int64_t r : trainRows)
+      for (size_t j = 0; j < w; ++j) {
+        double x = t.features[size_t(r) * w + j];
+        a[group(j)] = std::min(a[group(j)], x);
+        b[group(j)] = std::max(b[group(j)], x);
+      }
+  } else {
+    std::vector<double> sum(groups), sq(groups);
+    double count = double(trainRows.size()) * (global ? double(w) : 1);
+    for (int64_t r : trainRows)
+      for (size_t j = 0; j < w; ++j) sum[group(j)] += t.features[size_t(r) * w + j];
+    for (size_t g = 0; g < groups; ++g) a[g] = sum[g] / count;
+    // Two passes: the one-pass formula loses digits when the mean is large.
+    for (int64_t r : trainRows)
+      for (size_t j = 0; j < w; ++j) {
+        double d = t.features[size_t(r) * w + j] - a[group(j)];
+        sq[group(j)] += d * d;
+      }
+    for (size_t g = 0; g < groups; ++g) b[g] = std::sqrt(sq[g] / count);
+  }
+  for (Table *table : tables)
+    for (size_t i = 0; i < table->features.size(); ++i) {
+      size_t g = group(i % w);
+      double x = table->features[i];
+      if (how == "minmax") x = b[g] > a[g] ? (x - a[g]) / (b[g] - a[g]) : 0.0;
+      else x = (x - a[g]) / (b[g] > 0 ? b[g] : 1.0);
+      table->features[i] = float(x);
+    }
+}
+
+}  // namespace
+
+std::string readFileBytes(const std::string &path) {
+  return path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0 ? readGzip(path) : readPlain(path);
+}
+
+const Split *Splits::named(const std::string &name) const {
+  const Split *s = name == "train" ? &train : name == "val" ? &val : name == "test" ? &test : nullptr;
+  return s && s->size() > 0 ? s : nullptr;
+}
+
+Splits loadData(const DataSpec &spec) {
+  auto table = std::make_shared<Table>();
+  std::shared_ptr<Table> testTable;
+  if (spec.kind == "csv") {
+    *table = readCsv(spec);
+  } else if (spec.kind == "idx") {
+    *table = readIdx(spec.images, spec.labels, spec);
+    if (spec.testImages.empty() != spec.testLabels.empty())
+      throw Error("idx data needs both test_images and test_labels, or neither");
+    if (!spec.testImages.empty()) testTable = std::make_shared<Table>(readIdx(spec.testImages, spec.testLabels, spec));
+  } else if (spec.kind == "npy") {
+    *table = readNpy(spec);
+  } else if (spec.kind == "tokens") {
+    *table = readTokens(spec);
+  } else {
+    throw Error(fmt::format("unknown data kind `{}` (csv, idx, npy or tokens)", spec.kind));
+  }
+  checkWidth(*table, spec, sourceFile(spec));
+  if (testTable) checkWidth(*testTable, spec, spec.testImages);
+
+  Splits out;
+  int64_t n = table->samples;
+  std::vector<int64_t> order = permutation(n, spec.seed, kSplitStream, 0);
+  auto parts = fractions(spec, testTable != nullptr);
+  int64_t at = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    int64_t count = i + 1 == parts.size() ? n - at : std::min<int64_t>(n - at, int64_t(std::floor(parts[i].second * double(n) + 1e-9)));
+    Split &s = parts[i].first == "train" ? out.train : parts[i].first == "val" ? out.val : out.test;
+    s.rows.assign(order.begin() + at, order.begin() + at + count);
+    // Row order within a split does not matter to training (epochs shuffle
+    // positions) but file order keeps predictions aligned with the input.
+    std::sort(s.rows.begin(), s.rows.end());
+    at += count;
+  }
+  if (testTable) {
+    out.test.rows.resize(size_t(testTable->samples));
+    for (int64_t i = 0; i < testTable->samples; ++i) out.test.rows[size_t(i)] = i;
+  }
+
+  // Token ids index an embedding: scaling them would break it.
+  if (spec.kind != "tokens") {
+    std::vector<Table *> tables{table.get()};
+    if (testTable) tables.push_back(testTable.get());
+    normalise(spec.normalize, spec.kind == "idx", out.train.rows, tables);
+  }
+  out.train.table = out.val.table = table;
+  out.test.table = testTable ? testTable : table;
+  return out;
+}
+
+}  // namespace mlcrt

@@ -1,0 +1,486 @@
+#include "src/Loop.h"
+
+#include "src/Batcher.h"
+#include "src/Metrics.h"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <unistd.h>
+
+namespace mlcrt {
+
+namespace {
+
+constexpr int64_t kAlign = 64;  // a cache line, and enough for any vector the step code uses
+
+struct FreeAligned {
+  void operator()(char *p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<char, FreeAligned>;
+
+// Zeroed, so nothing a step reads before writing depends on the allocator.
+Buffer allocate(int64_t bytes, const char *what) {
+  int64_t size = (std::max<int64_t>(bytes, 1) + kAlign - 1) / kAlign * kAlign;
+  char *p = static_cast<char *>(std::aligned_alloc(size_t(kAlign), size_t(size)));
+  if (!p) throw Error(fmt::format("cannot allocate {} bytes of {}", bytes, what));
+  std::memset(p, 0, size_t(size));
+  return Buffer(p);
+}
+
+int64_t checkedMul(int64_t a, int64_t b, const char *what) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r) || r > (int64_t(1) << 46))
+    throw Error(fmt::format("the {} for a batch of this size is too large to allocate", what));
+  return r;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }  // no overflow near INT64_MAX
+
+// Writes through a temporary file in the same directory and renames it into
+// place, so a reader never sees half a file and a failed run leaves the old one.
+void writeAtomically(const std::filesystem::path &path, const std::string &bytes) {
+  std::filesystem::path tmp = path;
+  tmp += fmt::format(".tmp.{}", ::getpid());
+  FILE *f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw Error(fmt::format("cannot write `{}`: {}", path.string(), std::strerror(errno)));
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  int e = errno;
+  if (std::fclose(f) != 0 && ok) {
+    ok = false;
+    e = errno;
+  }
+  if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    e = errno;
+  }
+  if (!ok) {
+    std::remove(tmp.c_str());
+    throw Error(fmt::format("cannot write `{}`: {}", path.string(), std::strerror(e)));
+  }
+}
+
+class Runner {
+public:
+  /// `capacity`: the most samples a step will see, the batch or the largest
+  /// split when that is smaller, which sizes io and scratch.
+  Runner(const mlc_plan &plan, const Manifest &m, int64_t capacity) : plan_(plan), m_(m), capacity_(capacity) {
+    findIo();
+    checkPlan();
+    allocateMemory();
+    setUpHparams();
+    ctx_.state = state_.get();
+    ctx_.scratch = scratch_.get();
+    ctx_.io = io_.data();
+    ctx_.hparams = hparams_.data();
+    ctx_.seed = m_.seed;
+  }
+
+  void initState() {
+    for (size_t index = 0; index < m_.state.size(); ++index) {
+      const StateSpec &s = m_.state[index];
+      float *p = reinterpret_cast<float *>(state_.get() + s.offset);
+      int64_t n = s.elements();
+      if (s.init == "zeros") {
+        std::fill(p, p + n, 0.0f);
+      } else if (s.init == "ones") {
+        std::fill(p, p + n, 1.0f);
+      } else {
+        // U(-bound, bound) from the counter-based stream: element i of
+        // tensor `index` is the same number whatever the thread count.
+        for (int64_t i = 0; i < n; ++i) {
+          uint32_t u = mlc_rng_u32(m_.seed, 0, uint64_t(index), uint64_t(i));
+          p[i] = float((double(u) * 0x1p-32 * 2.0 - 1.0) * s.bound);
+        }
+      }
+    }
+  }
+
+  void loadState(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(fmt::format("cannot read `{}`: {}", path, std::strerror(errno)));
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw Error(fmt::format("cannot read `{}`", path));
+    if (int64_t(bytes.size()) != m_.stateBytes)
+      throw Error(fmt::format("`{}` holds {} bytes, but this experiment's state is {} bytes", path, bytes.size(),
+                              m_.stateBytes));
+    std::memcpy(state_.get(), bytes.data(), bytes.size());
+  }
+
+  void saveState(const std::string &path) const {
+    writeAtomically(path, std::string(state_.get(), size_t(m_.stateBytes)));
+  }
+
+  /// Trains for every epoch; returns the last epoch's train loss and val metrics.
+  Metrics fit(const Splits &data) {
+    const Split &train = data.train;
+    if (train.size() == 0) throw Error("the train split is empty: there is nothing to fit");
+    checkSplit(train, "train");
+    const Split *val = data.named("val");
+    if (val) checkSplit(*val, "val");
+
+    const int64_t n = train.size(), accumulate = m_.accumulate;
+    // ceil(ceil(n / batch) / accumulate) = ceil(n / (batch * accumulate)).
+    totalSteps_ = checkedMul(m_.epochs, ceilDiv(ceilDiv(n, m_.batch), accumulate), "number of steps");
+    Metrics last;
+    for (int64_t epoch = 0; epoch < m_.epochs; ++epoch) {
+      auto start = std::chrono::steady_clock::now();
+      Batcher batcher(train, shuffledOrder(n, m_.seed, uint64_t(epoch)), m_.batch, true);
+      Batch batch;
+      double lossSum = 0;
+      int64_t seen = 0, pending = 0, lastSize = 0;
+      while (batcher.next(batch)) {
+        load(batch);
+        setCounters();
+        ctx_.batch = batch.size;
+        ctx_.micro = micro_;
+        plan_.train_step(&ctx_);
+        ++micro_;
+        lossSum += double(lossValue()) * double(batch.size);
+        seen += batch.size;
+        lastSize = batch.size;
+        if (!plan_.apply_step) {
+          ++step_;  // train_step updated the parameters itself
+        } else if (++pending == accumulate) {
+          apply(lastSize);
+          pending = 0;
+        }
+      }
+      // A last group shorter than `accumulate` still makes an update, as
+      // total_steps counts it.
+      if (pending) apply(lastSize);
+
+      last = {{"train.loss", lossSum / double(std::max<int64_t>(seen, 1))}};
+      if (val) {
+        Metrics v = evaluate(*val, "val", nullptr);
+        last.insert(last.end(), v.begin(), v.end());
+      }
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::cerr << fmt::format("epoch {}/{} {} ({:.2f} s)\n", epoch + 1, m_.epochs, formatMetrics(last), seconds)
+                << std::flush;
+    }
+    return last;
+  }
+
+  /// Runs eval_step over `split` in order; fills `outputs` (samples x output
+  /// width) when given. Without `score` (no labels) it computes no metrics.
+  Metrics evaluate(const Split &split, const std::string &name, std::vector<float> *outputs, bool score = true) {
+    checkSplit(split, name);
+    std::vector<int64_t> order(size_t(split.size()));
+    std::iota(order.begin(), order.end(), 0);
+    Batcher batcher(split, std::move(order), m_.batch, true);
+    // A classifier may label several positions a sample (a token model, one
+    // per input position): MetricSet scores each as a prediction of its own.
+    MetricSet metrics(m_.metrics, m_.data.classLabels ? m_.classes : 0, outputWidth_);
+    if (outputs) outputs->clear();
+    Batch batch;
+    while (batcher.next(batch)) {
+      load(batch);
+      setCounters();
+      ctx_.batch = batch.size;
+      ctx_.micro = micro_;  // dropout is off; the value only keeps the stream where fit left it
+      plan_.eval_step(&ctx_);
+      const float *out = static_cast<const float *>(io_[size_t(output_->slot)]);
+      const void *labels = io_[size_t(label_->slot)];
+      if (score)
+        metrics.add(out, m_.data.classLabels ? static_cast<const int64_t *>(labels) : nullptr,
+                    m_.data.classLabels ? nullptr : static_cast<const float *>(labels), batch.size,
+                    double(lossValue()));
+      if (outputs) outputs->insert(outputs->end(), out, out + batch.size * outputWidth_);
+    }
+    Metrics result;
+    if (!score) return result;
+    for (auto &[metric, value] : metrics.compute()) result.emplace_back(name + "." + metric, value);
+    return result;
+  }
+
+  /// predictions.csv: `row,prediction`, the class (argmax) or the value; a
+  /// sample with several outputs gets prediction0, prediction1, ...
+  std::string predictionsCsv(const Split &split, const std::vector<float> &outputs) const {
+    int64_t columns = m_.data.classLabels ? labelWidth_ : outputWidth_;
+    int64_t group = outputWidth_ / columns;  // scores per predicted value
+    std::string out = "row";
+    if (columns == 1) out += ",prediction";
+    else
+      for (int64_t c = 0; c < columns; ++c) out += fmt::format(",prediction{}", c);
+    out += '\n';
+    for (int64_t i = 0; i < split.size(); ++i) {
+      out += std::to_string(split.rows[size_t(i)]);
+      const float *row = outputs.data() + i * outputWidth_;
+      for (int64_t c = 0; c < columns; ++c) {
+        const float *v = row + c * group;
+        if (m_.data.classLabels) out += fmt::format(",{}", std::max_element(v, v + group) - v);
+        else out += fmt::format(",{}", *v);  // shortest text that reads back as the same float
+      }
+      out += '\n';
+    }
+    return out;
+  }
+
+private:
+  void findIo() {
+    auto need = [&](const char *name) {
+      const IoSpec *io = m_.ioNamed(name);
+      if (!io) throw Error(fmt::format("manifest: no io slot named `{}`", name));
+      return io;
+    };
+    features_ = need("features");
+    label_ = need("label");
+    loss_ = need("loss");
+    if (!features_->batched()) throw Error("manifest: io `features` must have the batch as its first dimension");
+    if (!label_->batched()) throw Error("manifest: io `label` must have the batch as its first dimension");
+    if (label_->dtype != (m_.data.classLabels ? "i64" : "f32"))
+      throw Error(fmt::format("manifest: io `label` is {}, but the data's labels are {}", label_->dtype,
+                              m_.data.classLabels ? "i64" : "f32"));
+    if (loss_->dtype != "f32" || loss_->batched() || loss_->perSampleElements() != 1)
+      throw Error("manifest: io `loss` must be an f32 scalar");
+    // The model's output: batched f32 that is neither input; `logits` when
+    // there is a choice.
+    for (const IoSpec &io : m_.io) {
+      if (!io.batched() || io.dtype != "f32" || io.name == "features" || io.name == "label") continue;
+      if (!output_ || io.name == "logits") output_ = &io;
+    }
+    if (!output_) throw Error("manifest: no io slot holds the model's output (batched f32 besides `features`)");
+    featureWidth_ = features_->perSampleElements();
+    labelWidth_ = label_->perSampleElements();
+    outputWidth_ = output_->perSampleElements();
+    if (labelWidth_ < 1 || outputWidth_ < 1) throw Error("manifest: io `label` and the output must not be empty");
+    if (m_.data.classLabels) {
+      if (outputWidth_ != labelWidth_ * m_.classes)
+        throw Error(fmt::format("manifest: io `{}` has {} values a sample, but {} label positions of {} classes "
+                                "need {}",
+                                output_->name, outputWidth_, labelWidth_, m_.classes, labelWidth_ * m_.classes));
+    } else if (outputWidth_ != labelWidth_) {
+      throw Error(fmt::format("manifest: io `{}` has {} values a sample, but the targets have {}", output_->name,
+                              outputWidth_, labelWidth_));
+    }
+  }
+
+  void checkPlan() {
+    if (!plan_.train_step || !plan_.eval_step) throw Error("the plan has no train or eval step function");
+    if (m_.accumulate > 1 && !plan_.apply_step)
+      throw Error(fmt::format("`trainer.accumulate` is {}, but the experiment was compiled without gradient "
+                              "accumulation; recompile it with `accumulate = {}`",
+                              m_.accumulate, m_.accumulate));
+  }
+
+  void allocateMemory() {
+    state_ = allocate(m_.stateBytes, "state");
+    scratch_ = allocate(m_.scratchFixedBytes + checkedMul(m_.scratchPerSampleBytes, capacity_, "scratch memory"),
+                        "scratch memory");
+    int maxSlot = -1;
+    for (const IoSpec &io : m_.io) maxSlot = std::max(maxSlot, io.slot);
+    io_.assign(size_t(maxSlot + 1), nullptr);
+    for (const IoSpec &io : m_.io) {
+      int64_t elements = checkedMul(io.perSampleElements(), io.batched() ? capacity_ : 1, "io buffers");
+      ioBuffers_.push_back(allocate(checkedMul(elements, io.dtype == "i64" ? 8 : 4, "io buffers"), "io buffers"));
+      io_[size_t(io.slot)] = ioBuffers_.back().get();
+    }
+  }
+
+  void setUpHparams() {
+    int maxSlot = -1;
+    for (const HParamSpec &h : m_.hparams) maxSlot = std::max(maxSlot, h.slot);
+    hparams_.assign(size_t(maxSlot + 1), 0.0f);
+    for (const HParamSpec &h : m_.hparams) {
+      if (!h.counter) hparams_[size_t(h.slot)] = float(h.value);
+      else if (h.key == "step") stepSlot_ = h.slot;
+      else if (h.key == "total_steps") totalSlot_ = h.slot;
+    }
+  }
+
+  void setCounters() {
+    if (stepSlot_ >= 0) hparams_[size_t(stepSlot_)] = float(step_);
+    if (totalSlot_ >= 0) hparams_[size_t(totalSlot_)] = float(totalSteps_);
+  }
+
+  void apply(int64_t lastBatchSize) {
+    setCounters();
+    // The size of the group's last batch keeps the per-sample scratch layout
+    // inside what was allocated.
+    ctx_.batch = lastBatchSize;
+    plan_.apply_step(&ctx_);
+    ++step_;
+  }
+
+  void checkSplit(const Split &split, const std::string &name) const {
+    const Table &t = *split.table;
+    if (t.featureWidth != featureWidth_)
+      throw Error(fmt::format("the {} split has {} feature values a sample, but the experiment was compiled for {}",
+                              name, t.featureWidth, featureWidth_));
+    if (t.labelWidth != labelWidth_)
+      throw Error(fmt::format("the {} split has {} label values a sample, but the experiment was compiled for {}", name,
+                              t.labelWidth, labelWidth_));
+  }
+
+  // Copies the batch into the io slots: the step functions then see one
+  // contiguous buffer whatever the Batcher's memory, for the whole step.
+  void load(const Batch &batch) {
+    int64_t values = batch.size * featureWidth_;
+    void *features = io_[size_t(features_->slot)];
+    if (features_->dtype == "f32") {
+      std::memcpy(features, batch.features, size_t(values) * sizeof(float));
+    } else {  // token ids, held as floats by the table
+      int64_t *ids = static_cast<int64_t *>(features);
+      for (int64_t i = 0; i < values; ++i) ids[i] = int64_t(batch.features[i]);
+    }
+    size_t labelBytes = size_t(batch.size * labelWidth_) * (m_.data.classLabels ? sizeof(int64_t) : sizeof(float));
+    std::memcpy(io_[size_t(label_->slot)], batch.labels, labelBytes);
+  }
+
+  float lossValue() const { return *static_cast<const float *>(io_[size_t(loss_->slot)]); }
+
+  const mlc_plan &plan_;
+  const Manifest &m_;
+  int64_t capacity_;
+  const IoSpec *features_ = nullptr, *label_ = nullptr, *loss_ = nullptr, *output_ = nullptr;
+  int64_t featureWidth_ = 0, labelWidth_ = 0, outputWidth_ = 0;
+  Buffer state_, scratch_;
+  std::vector<Buffer> ioBuffers_;
+  std::vector<void *> io_;
+  std::vector<float> hparams_;
+  int stepSlot_ = -1, totalSlot_ = -1;
+  uint64_t micro_ = 0;
+  int64_t step_ = 0, totalSteps_ = 0;
+  mlc_step_ctx ctx_{};
+};
+
+const Split &testSplit(const Splits &data, Mode mode) {
+  const Split *test = data.named("test");
+  if (!test)
+    throw Error(fmt::format("the data set has no test split (give it one with `split = {{ ..., test: 0.1 }}`{})",
+                            mode == Mode::Predict ? ", or predict a CSV with `--input FILE`" : ""));
+  return *test;
+}
+
+}  // namespace
+
+std::string formatMetrics(const Metrics &metrics) {
+  std::string out;
+  for (const auto &[name, value] : metrics) out += fmt::format("{}{}={:.4f}", out.empty() ? "" : " ", name, value);
+  return out;
+}
+
+Table readInputCsv(const std::string &path, char delimiter, int64_t featureWidth, int64_t labelWidth,
+                   bool classLabels) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(fmt::format("cannot read `{}`: {}", path, std::strerror(errno)));
+  Table t;
+  t.featureWidth = featureWidth;
+  t.labelWidth = labelWidth;
+  std::string line;
+  std::vector<float> row;
+  for (int64_t lineNo = 1; std::getline(in, line); ++lineNo) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    row.clear();
+    std::string bad;
+    size_t start = 0;
+    while (true) {
+      size_t end = line.find(delimiter, start);
+      std::string_view cell(line.data() + start, (end == std::string::npos ? line.size() : end) - start);
+      while (!cell.empty() && (cell.front() == ' ' || cell.front() == '\t')) cell.remove_prefix(1);
+      while (!cell.empty() && (cell.back() == ' ' || cell.back() == '\t')) cell.remove_suffix(1);
+      if (!cell.empty() && cell.front() == '+') cell.remove_prefix(1);
+      float v = 0;
+      auto [ptr, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
+      if (cell.empty() || ec != std::errc() || ptr != cell.data() + cell.size() || !std::isfinite(v)) {
+        if (bad.empty()) bad = std::string(cell);
+      }
+      row.push_back(v);
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    if (!bad.empty() || row.size() != size_t(featureWidth)) {
+      if (t.samples == 0 && lineNo == 1 && !bad.empty()) continue;  // a header
+      if (!bad.empty()) throw Error(fmt::format("{}:{}: error: `{}` is not a number", path, lineNo, bad));
+      throw Error(fmt::format("{}:{}: error: expected {} feature values, got {}", path, lineNo, featureWidth,
+                              row.size()));
+    }
+    t.features.insert(t.features.end(), row.begin(), row.end());
+    ++t.samples;
+  }
+  if (in.bad()) throw Error(fmt::format("cannot read `{}`", path));
+  if (t.samples == 0) throw Error(fmt::format("`{}` holds no rows to predict", path));
+  // No labels: placeholders keep the step's loss computable; it is not reported.
+  if (classLabels) t.classes.assign(size_t(t.samples * labelWidth), 0);
+  else t.targets.assign(size_t(t.samples * labelWidth), 0.0f);
+  return t;
+}
+
+void runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options &options, const Splits &data) {
+  // Before the first GEMM: oneDNN and the step code size their teams from it.
+  omp_set_num_threads(options.threads);
+  // Read before anything is allocated: its size bounds the batch too.
+  Split input;
+  if (options.mode == Mode::Predict && !options.input.empty()) {
+    // The data set's statistics live inside its loader; features read here
+    // would not be scaled like the ones the model learnt from.
+    if (manifest.data.normalize != "none")
+      throw Error(fmt::format("`--input` needs data that is not normalised; this data set uses `normalize = {}`",
+                              manifest.data.normalize));
+    const IoSpec *features = manifest.ioNamed("features"), *label = manifest.ioNamed("label");
+    if (!features || !label) throw Error("manifest: no io slot named `features` or `label`");
+    input.table = std::make_shared<const Table>(
+        readInputCsv(options.input, manifest.data.kind == "csv" ? manifest.data.delimiter : ',',
+                     features->perSampleElements(), label->perSampleElements(), manifest.data.classLabels));
+    input.rows.resize(size_t(input.table->samples));
+    std::iota(input.rows.begin(), input.rows.end(), 0);
+  }
+  int64_t largest = std::max({data.train.size(), data.val.size(), data.test.size(), input.size()});
+  Runner runner(plan, manifest, std::max<int64_t>(1, std::min(manifest.batch, largest)));
+  if (options.loadState.empty()) runner.initState();
+  else runner.loadState(options.loadState);
+
+  Metrics final;
+  switch (options.mode) {
+  case Mode::Fit:
+  case Mode::FitTest: {
+    final = runner.fit(data);
+    if (!options.saveState.empty()) runner.saveState(options.saveState);
+    if (options.mode == Mode::FitTest && data.named("test")) {
+      Metrics t = runner.evaluate(*data.named("test"), "test", nullptr);
+      final.insert(final.end(), t.begin(), t.end());
+    }
+    break;
+  }
+  case Mode::Test:
+    final = runner.evaluate(testSplit(data, options.mode), "test", nullptr);
+    break;
+  case Mode::Predict: {
+    std::vector<float> outputs;
+    std::string csv;
+    if (options.input.empty()) {
+      const Split &test = testSplit(data, options.mode);
+      final = runner.evaluate(test, "test", &outputs);
+      csv = runner.predictionsCsv(test, outputs);
+    } else {
+      runner.evaluate(input, "input", &outputs, false);
+      csv = runner.predictionsCsv(input, outputs);
+    }
+    std::filesystem::path root(options.root);
+    std::error_code ec;
+    std::filesystem::create_directories(root, ec);
+    if (ec) throw Error(fmt::format("cannot create `{}`: {}", options.root, ec.message()));
+    writeAtomically(root / "predictions.csv", csv);
+    std::cerr << fmt::format("wrote {}\n", (root / "predictions.csv").string()) << std::flush;
+    break;
+  }
+  }
+  // Predictions for --input have no labels, hence no metrics and no line.
+  if (!final.empty()) std::cout << formatMetrics(final) << '\n' << std::flush;
+}
+
+}  // namespace mlcrt

@@ -1,0 +1,27 @@
+// The training loop: owns the state, scratch and io memory, feeds batches to
+// the plan's step functions, and reports metrics. Nothing here depends on
+// time or addresses, so a seed fixes every number a run computes.
+#pragma once
+
+#include "abi/plan.h"
+#include "src/Cli.h"
+#include "src/Dataset.h"
+
+namespace mlcrt {
+
+using Metrics = std::vector<std::pair<std::string, double>>;  // `split.metric` and value, in print order
+
+/// Runs options.mode: progress goes to stderr, one line of final metrics
+/// (`split.metric=value ...`) to stdout, files under options.root. Throws
+/// Error on anything the data, the plan or the file system gets wrong.
+void runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options &options, const Splits &data);
+
+/// `train.loss=0.1234 val.accuracy=0.9722`: four decimals, space-separated.
+std::string formatMetrics(const Metrics &metrics);
+
+/// Reads predict's --input: a CSV of `featureWidth` numbers a row, split
+/// on `delimiter`; a first row that is not all numbers is a header.
+Table readInputCsv(const std::string &path, char delimiter, int64_t featureWidth, int64_t labelWidth,
+                   bool classLabels);
+
+}  // namespace mlcrt

@@ -1,0 +1,76 @@
+// mlcrt_main: what a compiled experiment's main() calls. Every failure ends
+// here as one `error: ...` line and an exit status; nothing a user can type
+// or put in a data file should crash the process.
+#include "abi/plan.h"
+#include "src/Cli.h"
+#include "src/Dataset.h"
+#include "src/Loop.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <new>
+
+namespace {
+
+// Loaders already write `file:line: error: ...`, in the compiler's style;
+// everything else gets the prefix here. Messages quote the command line and
+// data files, so control characters are spelt \xNN: they cannot drive the
+// terminal.
+void report(const char *message) {
+  std::string m;
+  for (const char *p = message; *p; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == 0x7f) m += fmt::format("\\x{:02x}", c);
+    else m.push_back(char(c));
+  }
+  std::cerr << (m.find("error: ") == std::string::npos ? "error: " + m : m) << '\n' << std::flush;
+}
+
+std::string programName(int argc, char **argv) {
+  if (argc < 1 || !argv[0] || !*argv[0]) return "exp";
+  std::string p = argv[0];
+  size_t slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+}  // namespace
+
+extern "C" int mlcrt_main(const mlc_plan *plan, int argc, char **argv) {
+  using namespace mlcrt;
+  try {
+    if (!plan || !plan->manifest_json) throw Error("the experiment provides no plan");
+    if (plan->abi_version != MLC_PLAN_ABI_VERSION)
+      throw Error(fmt::format("the experiment was compiled for plan ABI {}, but this runtime reads ABI {}: compile it "
+                              "again with the matching mlc",
+                              plan->abi_version, MLC_PLAN_ABI_VERSION));
+    Manifest manifest = parseManifest(plan->manifest_json);
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) args.emplace_back(argv[i] ? argv[i] : "");
+    Options options = parseCommandLine(manifest, args);
+    if (options.help) {
+      std::cout << helpText(manifest, programName(argc, argv)) << std::flush;
+      return 0;
+    }
+    if (options.version) {
+      std::cout << versionText(manifest) << std::flush;
+      return 0;
+    }
+    for (const std::string &warning : applyOverrides(manifest, options)) std::cerr << "warning: " << warning << '\n';
+    Splits data = loadData(manifest.data);
+    runExperiment(*plan, manifest, options, data);
+    return 0;
+  } catch (const UsageError &e) {
+    report(e.what());
+    return 2;
+  } catch (const std::bad_alloc &) {
+    report("out of memory");
+    return 1;
+  } catch (const std::exception &e) {
+    report(e.what());
+    return 1;
+  } catch (...) {
+    report("unexpected failure");
+    return 1;
+  }
+}

@@ -1,0 +1,106 @@
+// The plan's manifest (abi/manifest.md) as the runtime uses it. Parsing
+// checks every key it needs and names the missing or mistyped one.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mlcrt {
+
+/// A bad manifest, data file or command line: the message says where.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct DataSpec {
+  std::string kind;  // csv | idx | npy | tokens
+  // csv
+  std::string path;
+  bool header = false;
+  char delimiter = ',';
+  std::optional<std::pair<int64_t, int64_t>> featureRange;  // half-open
+  std::vector<std::string> featureColumns;  // names or decimal indices, when no range
+  std::string label;                        // column name or decimal index
+  // idx
+  std::string images, labels, testImages, testLabels;
+  // npy
+  std::string featuresPath, labelsPath;
+  // tokens
+  std::string tokensPath;
+  int64_t context = 0;
+
+  std::string normalize = "none";  // none | minmax | standard
+  std::vector<std::pair<std::string, double>> splits;  // train, val, test fractions
+  uint64_t seed = 0;
+  std::vector<int64_t> featureShape;  // per sample
+  bool classLabels = true;            // i64 class ids (else f32 targets)
+  std::vector<int64_t> labelShape;    // per sample
+  int64_t classes = 0;
+};
+
+struct HParamSpec {
+  int slot = 0;
+  std::string key;
+  double value = 0;
+  bool counter = false;
+};
+
+struct SchemaEntry {
+  std::string key, type, doc;  // type: int | float | bool | string | enum
+  std::string defaultText;     // as printed by --help
+  double defaultNumber = 0;
+  std::vector<std::string> values;  // enum
+  std::optional<double> min, max;
+  bool minOpen = false, maxOpen = false;
+  int hparam = -1;  // the slot it sets, or -1 when the runtime reads it
+};
+
+struct StateSpec {
+  std::string name, init, role;
+  int64_t offset = 0;
+  std::vector<int64_t> shape;
+  double bound = 0;
+  int64_t elements() const;
+};
+
+struct IoSpec {
+  int slot = 0;
+  std::string name, dtype;  // f32 | i64
+  std::vector<int64_t> shape;  // -1 = batch
+  int64_t perSampleElements() const;  // all elements when not batched
+  bool batched() const { return !shape.empty() && shape[0] == -1; }
+};
+
+struct MetricSpec {
+  std::string name;     // accuracy, f1, precision, recall, top_k_accuracy, auroc, mse, mae, rmse, r2, perplexity
+  std::string average;  // micro | macro | weighted (f1, precision, recall, auroc)
+  int64_t k = 5;        // top_k_accuracy
+  std::string label() const;  // the printed name: `f1`, `top_k_accuracy`
+};
+
+struct Manifest {
+  std::string experiment, model, dataName, source, task;
+  int64_t classes = 0;
+  DataSpec data;
+  int64_t epochs = 1, batch = 1, accumulate = 1;
+  uint64_t seed = 0;
+  std::vector<HParamSpec> hparams;
+  std::vector<SchemaEntry> schema;
+  int64_t stateBytes = 0, scratchFixedBytes = 0, scratchPerSampleBytes = 0;
+  std::vector<StateSpec> state;
+  std::vector<IoSpec> io;
+  std::vector<MetricSpec> metrics;
+
+  const IoSpec *ioNamed(const std::string &name) const;
+  const SchemaEntry *schemaEntry(const std::string &key) const;
+  int hparamSlot(const std::string &key) const;  // -1 if absent
+};
+
+/// Throws Error naming the key on a missing or mistyped field.
+Manifest parseManifest(const std::string &json);
+
+}  // namespace mlcrt
