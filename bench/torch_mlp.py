@@ -22,8 +22,9 @@ OPENBLAS_NUM_THREADS, MKL_NUM_THREADS are set to N before torch is imported
 Always run with /usr/bin/python3 (Debian's python3-torch). Its libtorch takes
 BLAS from libblas.so.3; with --no-install-recommends that may be the netlib
 reference BLAS (about 5 GFLOP/s here), so scripts/bench installs
-libopenblas0-pthread and puts its directory first in LD_LIBRARY_PATH; the
-output's blas= field names the library actually loaded.
+libopenblas0-openmp (which shares PyTorch's OpenMP thread pool; the pthread
+build oversubscribes 2 cores) and puts its directory first in
+LD_LIBRARY_PATH; the output's blas= field names the library actually loaded.
 """
 import argparse
 import gzip

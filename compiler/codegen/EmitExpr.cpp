@@ -134,13 +134,19 @@ private:
     }
     case ExprOp::ToFloat: return b_.CreateSIToFP(i64(index, e.a), env.f32);
     case ExprOp::Rand: {
-      // mlc_rng_u32(seed, micro, key, counter) >> 8: 24 random bits, which
-      // f32 holds exactly; times 2^-24 is exact too, so the result is in
-      // [0, 1) and bit-identical to the runtime's arithmetic.
-      Value *counter = i64(index, e.a);
-      Value *spread = b_.CreateMul(counter, ConstantInt::get(env.i64, 0x9e3779b97f4a7c15ULL));
-      Value *bits = b_.CreateLShr(emitMix64(b_, b_.CreateAdd(s_.entry[size_t(index)], spread)), 40);
-      Value *value = b_.CreateSIToFP(b_.CreateTrunc(bits, env.i32), env.f32);  // < 2^24: signed is exact
+      // mlc_dropout_u32(stream, counter) >> 8: 24 random bits, which f32
+      // holds exactly; times 2^-24 is exact too, so the result is in [0, 1)
+      // and bit-identical to the C arithmetic in abi/plan.h.
+      Value *stream = s_.entry[size_t(index)];
+      Value *counter = b_.CreateTrunc(i64(index, e.a), env.i32);
+      Value *low = b_.CreateTrunc(stream, env.i32);
+      Value *high = b_.CreateTrunc(b_.CreateLShr(stream, 32), env.i32);
+      Value *x = b_.CreateXor(b_.CreateAdd(b_.CreateMul(counter, ConstantInt::get(env.i32, 0x9e3779b1u)), low), high);
+      auto xorShift = [&](Value *v, unsigned k) { return b_.CreateXor(v, b_.CreateLShr(v, k)); };
+      x = b_.CreateMul(xorShift(x, 16), ConstantInt::get(env.i32, 0x85ebca6bu));
+      x = b_.CreateMul(xorShift(x, 13), ConstantInt::get(env.i32, 0xc2b2ae35u));
+      Value *bits = b_.CreateLShr(xorShift(x, 16), 8);
+      Value *value = b_.CreateSIToFP(bits, env.f32);  // < 2^24: signed is exact
       return b_.CreateFMul(value, ConstantFP::get(env.f32, std::ldexp(1.0, -24)));
     }
     }
@@ -192,7 +198,7 @@ int arity(ExprOp op) {
 }  // namespace
 
 Value *emitRandStream(IRBuilder<> &b, const ModuleEnv &env, Value *seed, Value *micro, int64_t key) {
-  // k = mix64(seed ^ mix64(micro * golden + key)), as mlc_rng_u32 in abi/plan.h.
+  // mlc_rng_stream(seed, micro, key) in abi/plan.h.
   Value *golden = ConstantInt::get(env.i64, 0x9e3779b97f4a7c15ULL);
   Value *inner = emitMix64(b, b.CreateAdd(b.CreateMul(micro, golden), ConstantInt::get(env.i64, uint64_t(key))));
   return emitMix64(b, b.CreateXor(seed, inner));

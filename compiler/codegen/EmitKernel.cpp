@@ -1,7 +1,10 @@
 // One loop kernel as an internal function `void(mlc_step_ctx*)`: buffer
 // addresses and context leaves are read once at entry, then the domain loops
 // (outermost first), the optional reduction, and the stores at each point.
-// Kernel::parallel is not used yet: every loop runs on the calling thread.
+// The outermost loop runs over [begin, end): the step function passes the
+// whole range, or hands a parallel kernel to mlcrt_parallel_for, which splits
+// it over threads (iterations are independent, so results do not depend on
+// the split).
 #include "codegen/LLVMCommon.h"
 
 #include <llvm/IR/Constants.h>
@@ -34,7 +37,7 @@ using LoopBody = std::function<Value *(Value *iv, Value *carried)>;
 // carried out of the loop (carriedInit when n <= 0), or null without one.
 // The builder is left at the loop's exit.
 Value *emitLoop(IRBuilder<> &b, Value *n, const std::string &name, bool vectorize, Value *carriedInit,
-                const LoopBody &body) {
+                const LoopBody &body, Value *start = nullptr) {
   Function *f = b.GetInsertBlock()->getParent();
   LLVMContext &c = f->getContext();
   BasicBlock *preheader = b.GetInsertBlock();
@@ -45,7 +48,7 @@ Value *emitLoop(IRBuilder<> &b, Value *n, const std::string &name, bool vectoriz
 
   b.SetInsertPoint(header);
   PHINode *iv = b.CreatePHI(n->getType(), 2, name);
-  iv->addIncoming(ConstantInt::get(n->getType(), 0), preheader);
+  iv->addIncoming(start ? start : ConstantInt::get(n->getType(), 0), preheader);
   PHINode *carried = nullptr;
   if (carriedInit) {
     carried = b.CreatePHI(carriedInit->getType(), 2, name + ".acc");
@@ -72,7 +75,9 @@ class KernelEmitter {
 public:
   KernelEmitter(const ModuleEnv &env, const loops::Kernel &kernel, IRBuilder<> &b) : env_(env), k_(kernel), b_(b) {}
 
-  void emit(Value *ctx) {
+  void emit(Value *ctx, Value *begin, Value *end) {
+    begin_ = begin;
+    end_ = end;
     Value *batch = loadCtxField(b_, env_, ctx, CtxField::Batch);
     ExprScope scope{env_, k_, {}, {}, {}, nullptr, {}};
     loadBases(scope, ctx, batch);
@@ -130,12 +135,16 @@ private:
       return;
     }
     bool innermost = dim + 1 == k_.domain.size() && !k_.reduces;
-    emitLoop(b_, extents_[dim], "i" + std::to_string(dim), innermost, nullptr, [&](Value *iv, Value *) {
-      scope.vars.push_back(iv);
-      emitNest(scope, dim + 1);
-      scope.vars.pop_back();
-      return nullptr;
-    });
+    Value *n = dim == 0 ? end_ : extents_[dim];
+    emitLoop(
+        b_, n, "i" + std::to_string(dim), innermost, nullptr,
+        [&](Value *iv, Value *) {
+          scope.vars.push_back(iv);
+          emitNest(scope, dim + 1);
+          scope.vars.pop_back();
+          return nullptr;
+        },
+        dim == 0 ? begin_ : nullptr);
   }
 
   // One domain point: the reduction (in a fixed order: no reassociation, so
@@ -187,20 +196,28 @@ private:
   IRBuilder<> &b_;
   std::vector<Value *> extents_;
   Value *reduceExtent_ = nullptr;
+  Value *begin_ = nullptr, *end_ = nullptr;
 };
 
 }  // namespace
 
+FunctionType *kernelType(const ModuleEnv &env) {
+  return FunctionType::get(Type::getVoidTy(env.module.getContext()),
+                           {PointerType::getUnqual(env.ctxType), env.i64, env.i64}, false);
+}
+
 Function *emitKernel(const ModuleEnv &env, const loops::Kernel &kernel) {
   LLVMContext &c = env.module.getContext();
-  auto *type = FunctionType::get(Type::getVoidTy(c), {PointerType::getUnqual(env.ctxType)}, false);
+  auto *type = kernelType(env);
   // Internal: the inliner decides whether it folds into the step function.
   auto *f = Function::Create(type, GlobalValue::InternalLinkage, "mlc.kernel." + kernel.name, env.module);
   f->addFnAttr(Attribute::NoUnwind);
   Value *ctx = f->getArg(0);
   ctx->setName("ctx");
+  f->getArg(1)->setName("begin");
+  f->getArg(2)->setName("end");
   IRBuilder<> b(BasicBlock::Create(c, "entry", f));
-  KernelEmitter(env, kernel, b).emit(ctx);
+  KernelEmitter(env, kernel, b).emit(ctx, f->getArg(1), f->getArg(2));
   b.CreateRetVoid();
   return f;
 }

@@ -105,6 +105,30 @@ static void emitGemm(IRBuilder<> &b, const ModuleEnv &env, Value *ctx, Value *ba
   b.CreateCall(sgemmDeclaration(env), args);
 }
 
+// A kernel over its whole outermost range, or, when its iterations are
+// independent, through the runtime's mlcrt_parallel_for, which decides from
+// the amount of work whether threads pay off.
+static void emitKernelCall(IRBuilder<> &b, const ModuleEnv &env, Value *ctx, Value *batch, const loops::Kernel &kernel) {
+  Function *f = emitKernel(env, kernel);
+  if (kernel.domain.empty()) {
+    b.CreateCall(f, {ctx, ConstantInt::get(env.i64, 0), ConstantInt::get(env.i64, 1)});
+    return;
+  }
+  Value *outer = emitExtent(b, env, kernel.domain[0], batch);
+  if (!kernel.parallel) {
+    b.CreateCall(f, {ctx, ConstantInt::get(env.i64, 0), outer});
+    return;
+  }
+  Value *work = ConstantInt::get(env.i64, 1);
+  for (size_t i = 1; i < kernel.domain.size(); ++i) work = b.CreateMul(work, emitExtent(b, env, kernel.domain[i], batch));
+  if (kernel.reduces) work = b.CreateMul(work, emitExtent(b, env, kernel.reduceExtent, batch));
+  auto *type = FunctionType::get(Type::getVoidTy(env.module.getContext()),
+                                 {PointerType::getUnqual(kernelType(env)), PointerType::getUnqual(env.ctxType), env.i64, env.i64},
+                                 false);
+  FunctionCallee parallelFor = env.module.getOrInsertFunction("mlcrt_parallel_for", type);
+  b.CreateCall(parallelFor, {f, ctx, outer, work});
+}
+
 static Function *emitStepFunction(const ModuleEnv &env, const loops::Function &fn) {
   LLVMContext &c = env.module.getContext();
   auto *type = FunctionType::get(Type::getVoidTy(c), {PointerType::getUnqual(env.ctxType)}, false);
@@ -117,7 +141,7 @@ static Function *emitStepFunction(const ModuleEnv &env, const loops::Function &f
   Value *batch = loadCtxField(b, env, ctx, CtxField::Batch);
   for (const loops::Step &step : fn.steps) {
     if (const auto *kernel = std::get_if<loops::Kernel>(&step))
-      b.CreateCall(emitKernel(env, *kernel), {ctx});
+      emitKernelCall(b, env, ctx, batch, *kernel);
     else
       emitGemm(b, env, ctx, batch, std::get<loops::Gemm>(step));
   }

@@ -41,7 +41,9 @@ llvm::Value *emitBufferAddress(llvm::IRBuilder<> &b, const ModuleEnv &env, llvm:
                                int buffer);
 llvm::Value *emitExtent(llvm::IRBuilder<> &b, const ModuleEnv &env, loops::Extent extent, llvm::Value *batch);
 
-// EmitKernel.cpp: one loop kernel as an internal function taking the ctx.
+// EmitKernel.cpp: one loop kernel as an internal function
+// `void(ctx*, i64 begin, i64 end)` over [begin, end) of its outermost loop.
+llvm::FunctionType *kernelType(const ModuleEnv &env);
 llvm::Function *emitKernel(const ModuleEnv &env, const loops::Kernel &kernel);
 
 // EmitExpr.cpp: the expression DAG at one point of a kernel's loop nest.

@@ -131,7 +131,8 @@ int lowerAndEmit(const sema::SemaResult &result, FileId file, Emit emit, const O
     return 0;
   }
   if (opts.action == Action::Run) {
-    codegen::JitModule::Symbols symbols = {{"mlcrt_sgemm", reinterpret_cast<void *>(&mlcrt_sgemm)}};
+    codegen::JitModule::Symbols symbols = {{"mlcrt_sgemm", reinterpret_cast<void *>(&mlcrt_sgemm)},
+                                           {"mlcrt_parallel_for", reinterpret_cast<void *>(&mlcrt_parallel_for)}};
     auto jit = codegen::JitModule::create(lowered->program, lowered->manifest, cg, symbols, error);
     if (!jit) {
       diags.report(Diag::CompileFailed, Loc{file, 0, 0}, error);

@@ -3,6 +3,7 @@
 #include "graph/BuildGraph.h"
 #include "loops/FuseKernels.h"
 #include "loops/LowerToLoops.h"
+#include "loops/MergeKernels.h"
 #include "loops/Manifest.h"
 #include "loops/PlanMemory.h"
 #include "transform/Autodiff.h"
@@ -27,9 +28,11 @@ std::optional<Lowered> lowerExperiment(const sema::CheckedExperiment &exp, Diagn
   if (std::string why = graph::verify(out.graph); !why.empty())
     throw std::logic_error("invalid graph after optimizer lowering: " + why);
 
-  // 4. Kernels and GEMM calls, 5. elementwise fusion, 6. memory planning.
+  // 4. Kernels and GEMM calls, 5. elementwise fusion (chains, then
+  // neighbours into multi-output loops), 6. memory planning.
   out.program = loops::lowerToLoops(out.graph);
   loops::fuseKernels(out.program);
+  loops::mergeKernels(out.program);
   loops::planMemory(out.program);
 
   // 7. What the runtime needs to know besides the code.

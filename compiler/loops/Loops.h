@@ -64,7 +64,7 @@ enum class ExprOp : uint8_t {
   IAdd, IMul, IDiv, IMod,
   IEq,      // 1.0 (f32) when a == b else 0.0
   ToFloat,  // i64 a -> f32
-  Rand,     // f32 uniform in [0, 1): (mlc_rng_u32(ctx->seed, ctx->micro, i, a) >> 8) * 2^-24, exact in f32
+  Rand,     // f32 uniform in [0, 1): (mlc_dropout_u32(mlc_rng_stream(ctx->seed, ctx->micro, i), a) >> 8) * 2^-24
             // (24 bits fit the significand; * 2^-32 of all 32 could round up to 1.0); a = counter (i64)
 };
 

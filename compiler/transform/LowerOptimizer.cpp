@@ -198,9 +198,12 @@ private:
     assign(m2, v);
     int c1 = binary(OpKind::Sub, constant(1), binary(OpKind::Pow, b1, t));
     int c2 = binary(OpKind::Sub, constant(1), binary(OpKind::Pow, b2, t));
+    // lr / c1 · m / (sqrt(v) / sqrt(c2) + eps), arranged so that per element
+    // there is one square root and one division (the scalars are hoisted).
     int stepSize = binary(OpKind::Div, lr, c1);
-    int denom = binary(OpKind::Add, binary(OpKind::Div, unary(OpKind::Sqrt, v), unary(OpKind::Sqrt, c2)), eps);
-    assign(pg.state, binary(OpKind::Sub, p, binary(OpKind::Mul, stepSize, binary(OpKind::Div, m, denom))));
+    int invSqrtC2 = unary(OpKind::Rsqrt, c2);
+    int denom = binary(OpKind::Add, binary(OpKind::Mul, unary(OpKind::Sqrt, v), invSqrtC2), eps);
+    assign(pg.state, binary(OpKind::Sub, p, binary(OpKind::Div, binary(OpKind::Mul, m, stepSize), denom)));
   }
 
   const sema::CheckedExperiment &exp_;

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-#define MLC_PLAN_ABI_VERSION 1
+#define MLC_PLAN_ABI_VERSION 2
 
 /* What a step function sees. Buffer addresses (from the manifest):
  *   state   : state + offset                          (persistent)
@@ -53,20 +53,45 @@ int mlcrt_main(const mlc_plan *plan, int argc, char **argv);
 void mlcrt_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
-/* The counter-based random stream shared by dropout (in generated code)
- * and shuffling/initialisation (in the runtime): splitmix64's finaliser
- * over (seed, stream, key, counter). Any (seed, stream, key) gives an
- * independent sequence indexed by counter, so a resumed run or another
- * thread partition draws exactly the same numbers. The code generator
- * emits the same arithmetic; test/unit checks that the two agree. */
+/* A loop kernel over [begin, end) of its outermost loop. */
+typedef void (*mlc_kernel_fn)(mlc_step_ctx *ctx, int64_t begin, int64_t end);
+
+/* Defined by libmlcrt, called by the step program for kernels whose
+ * iterations are independent: runs fn over [0, n), split into contiguous
+ * ranges over the worker threads when n * work (elements) pays for them. */
+void mlcrt_parallel_for(mlc_kernel_fn fn, mlc_step_ctx *ctx, int64_t n, int64_t work);
+
+/* The counter-based random streams. Any (seed, stream, key) names an
+ * independent sequence indexed by a counter, so a resumed run or another
+ * thread partition draws exactly the same numbers.
+ *
+ * mlc_rng_u32: splitmix64's finaliser throughout; the runtime's shuffles
+ * and initialisation use it.
+ *
+ * mlc_rng_stream + mlc_dropout_u32: dropout masks in generated code. The
+ * 64-bit key is computed once per kernel; per element there is only 32-bit
+ * arithmetic (murmur3's finaliser over key and counter), which vectorises
+ * to twice the lanes of 64-bit multiplies. The code generator emits the
+ * same arithmetic; test/unit checks that the two agree bit for bit. */
 static inline uint64_t mlc_mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
+static inline uint64_t mlc_rng_stream(uint64_t seed, uint64_t stream, uint64_t key) {
+  return mlc_mix64(seed ^ mlc_mix64(stream * 0x9e3779b97f4a7c15ULL + key));
+}
 static inline uint32_t mlc_rng_u32(uint64_t seed, uint64_t stream, uint64_t key, uint64_t counter) {
-  uint64_t k = mlc_mix64(seed ^ mlc_mix64(stream * 0x9e3779b97f4a7c15ULL + key));
-  return (uint32_t)(mlc_mix64(k + counter * 0x9e3779b97f4a7c15ULL) >> 32);
+  return (uint32_t)(mlc_mix64(mlc_rng_stream(seed, stream, key) + counter * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+/* Counters past 2^32 wrap: a mask repeats only after 4 billion elements. */
+static inline uint32_t mlc_dropout_u32(uint64_t stream_key, uint64_t counter) {
+  uint32_t x = ((uint32_t)counter * 0x9e3779b1u + (uint32_t)stream_key) ^ (uint32_t)(stream_key >> 32);
+  x ^= x >> 16;
+  x *= 0x85ebca6bu;
+  x ^= x >> 13;
+  x *= 0xc2b2ae35u;
+  return x ^ (x >> 16);
 }
 
 #ifdef __cplusplus

@@ -31,6 +31,7 @@ const OptionInfo kOptions[] = {
     {"input", "FILE", "predict: a CSV of the feature columns, one sample a row, instead of the test split"},
     {"save-state", "FILE", "after fit: write the trained state's raw bytes to FILE"},
     {"load-state", "FILE", "start from the raw state bytes in FILE (from --save-state) instead of initialising"},
+    {"bench", nullptr, "after fit: print `bench: samples=N train_seconds=S samples_per_second=X first_step_ms=T` (train steps only)"},
     {"help", nullptr, "print this help"},
     {"version", nullptr, "print the version"},
 };
@@ -179,6 +180,10 @@ Options parseCommandLine(const Manifest &manifest, const std::vector<std::string
         std::vector<std::string> names;
         for (const OptionInfo &o : kOptions) names.push_back(std::string("--") + o.name);
         usage(fmt::format("unknown option `--{}`{}", name, didYouMean("--" + name, names)));
+      }
+      if (!info->arg && name == "bench" && eq == std::string::npos) {
+        options.bench = true;
+        continue;
       }
       if (!info->arg) usage(fmt::format("`--{}` takes no value", name));
       std::string value;

@@ -38,6 +38,7 @@ struct Options {
   std::string saveState;  // fit: write the trained state's raw bytes here
   std::string loadState;  // start from these raw state bytes instead of the initialisation
   bool help = false, version = false;
+  bool bench = false;     // print the throughput of fit's train steps
   std::vector<Override> overrides;  // in command-line order, `--seed` included as `trainer.seed`
 };
 

@@ -91,7 +91,7 @@ std::unique_ptr<codegen::JitModule> jit(const loops::Program &program, const std
                                         const codegen::Options &options = {}) {
   std::string error;
   auto module = codegen::JitModule::create(program, manifest, options,
-                                           {{"mlcrt_sgemm", reinterpret_cast<void *>(&mlcrt_sgemm)}}, error);
+                                           {{"mlcrt_sgemm", reinterpret_cast<void *>(&mlcrt_sgemm)}, {"mlcrt_parallel_for", reinterpret_cast<void *>(&mlcrt_parallel_for)}}, error);
   EXPECT_TRUE(module) << error;
   return module;
 }
@@ -356,7 +356,7 @@ TEST(Codegen, RandMatchesRuntimeStream) {
   int same = 0;
   for (int64_t n = 0; n < count; ++n) {
     for (int key : {7, 8}) {
-      float expected = float(mlc_rng_u32(seed, micro, key, uint64_t(n + offset)) >> 8) * 0x1p-24f;
+      float expected = float(mlc_dropout_u32(mlc_rng_stream(seed, micro, key), uint64_t(n + offset)) >> 8) * 0x1p-24f;
       float got = values[size_t(n + (key - 7) * count)];
       ASSERT_EQ(std::memcmp(&got, &expected, sizeof got), 0) << "key " << key << " counter " << n;
       EXPECT_GE(got, 0.f);

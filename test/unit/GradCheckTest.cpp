@@ -120,7 +120,7 @@ public:
     loops::fuseKernels(program_);
     loops::planMemory(program_);
     std::string error;
-    jit_ = codegen::JitModule::create(program_, "{}", {}, {{"mlcrt_sgemm", reinterpret_cast<void *>(&mlcrt_sgemm)}},
+    jit_ = codegen::JitModule::create(program_, "{}", {}, {{"mlcrt_sgemm", reinterpret_cast<void *>(&mlcrt_sgemm)}, {"mlcrt_parallel_for", reinterpret_cast<void *>(&mlcrt_parallel_for)}},
                                       error);
     ASSERT_TRUE(jit_) << error;
     allocate(m);

@@ -132,7 +132,7 @@ constexpr uint64_t kSeed = 11, kMicro = 3;
 
 // Rand as Loops.h defines it: the top 24 bits of the stream, so exact in f32.
 double rand01(int64_t key, int64_t counter) {
-  return double(mlc_rng_u32(kSeed, kMicro, uint64_t(key), uint64_t(counter)) >> 8) * 0x1p-24;
+  return double(mlc_dropout_u32(mlc_rng_stream(kSeed, kMicro, uint64_t(key)), uint64_t(counter)) >> 8) * 0x1p-24;
 }
 
 /// Runs step functions. Memory is 4-byte cells (an i64 element occupies

@@ -235,7 +235,7 @@ TEST(Main, ExitStatuses) {
 
   r = runMain(plan, {"--version"});
   EXPECT_EQ(r.status, 0);
-  EXPECT_EQ(r.out, "iris_net (mlc runtime 0.1.0, plan abi 1)\n");
+  EXPECT_EQ(r.out, "iris_net (mlc runtime 0.1.0, plan abi " + std::to_string(MLC_PLAN_ABI_VERSION) + ")\n");
 
   // Past the command line, the missing data file is a run-time error.
   r = runMain(plan, {"fit"});
@@ -252,7 +252,7 @@ TEST(Main, ExitStatuses) {
   old.abi_version = 0;
   r = runMain(old, {});
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "error: the experiment was compiled for plan ABI 0, but this runtime reads ABI 1: compile it again "
+  EXPECT_EQ(r.err, "error: the experiment was compiled for plan ABI 0, but this runtime reads ABI " + std::to_string(MLC_PLAN_ABI_VERSION) + ": compile it again "
                    "with the matching mlc\n");
 
   std::string broken = "{\"abi\": 1}";
