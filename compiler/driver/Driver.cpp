@@ -14,7 +14,9 @@
 
 #include "abi/plan.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -64,9 +66,12 @@ const sema::CheckedExperiment *chooseExperiment(const sema::SemaResult &result, 
   Loc fileStart{file, 0, 0};
   const std::string &path = diags.sources().path(file);
   if (!opts.experiment.empty()) {
-    for (const sema::CheckedExperiment &e : result.experiments)
+    std::vector<std::string> names;
+    for (const sema::CheckedExperiment &e : result.experiments) {
       if (e.decl->name == opts.experiment) return &e;
-    diags.report(Diag::UnknownExperiment, fileStart, opts.experiment);
+      names.push_back(e.decl->name);
+    }
+    diags.reportUnknown(Diag::UnknownExperiment, Loc{}, opts.experiment, names, opts.experiment);
     return nullptr;
   }
   if (result.experiments.empty()) {
@@ -74,7 +79,8 @@ const sema::CheckedExperiment *chooseExperiment(const sema::SemaResult &result, 
     return nullptr;
   }
   if (result.experiments.size() > 1) {
-    diags.report(Diag::ManyExperiments, fileStart, path, result.experiments.size());
+    Diagnostic &d = diags.report(Diag::ManyExperiments, result.experiments[1].decl->loc, path, result.experiments.size());
+    d.note(result.experiments[0].decl->loc, "the first is declared here");
     return nullptr;
   }
   return &result.experiments[0];
@@ -84,7 +90,23 @@ const sema::CheckedExperiment *chooseExperiment(const sema::SemaResult &result, 
 void warnAboutTarget(const sema::CheckedExperiment &exp, Diagnostics &diags) {
   const sema::CheckedField &strategy = exp.fields.at("strategy");
   if (strategy.value.callee && strategy.value.callee->name != "single")
-    diags.report(Diag::StrategyNotLowered, strategy.loc.valid() ? strategy.loc : exp.decl->loc, strategy.value.callee->name);
+    diags.report(Diag::StrategyNotLowered, strategy.value.loc.valid() ? strategy.value.loc : exp.decl->loc,
+                 strategy.value.callee->name);
+  // Sections the front end checks whose runtime support comes later: say
+  // so once, rather than let a run look as if it stopped early or saved.
+  std::vector<std::string> ignored;
+  Loc first;
+  for (const char *section : {"early_stop", "checkpoint", "track", "sweep"}) {
+    auto it = exp.fields.find(section);
+    if (it == exp.fields.end() || !it->second.loc.valid()) continue;
+    ignored.push_back(std::string("`") + section + "`");
+    if (!first.valid()) first = it->second.loc;
+  }
+  if (!ignored.empty()) {
+    std::string list = ignored[0];
+    for (size_t i = 1; i < ignored.size(); ++i) list += (i + 1 == ignored.size() ? " and " : ", ") + ignored[i];
+    diags.report(Diag::SectionNotCarriedOut, first, list + (ignored.size() == 1 ? " is" : " are"));
+  }
   const sema::Value *precision = exp.fields.at("trainer").value.arg("precision");
   if (precision && precision->s != "f32") diags.report(Diag::PrecisionNotLowered, precision->loc.valid() ? precision->loc : exp.decl->loc, precision->s);
 }
@@ -119,14 +141,31 @@ int lowerAndEmit(const sema::SemaResult &result, FileId file, Emit emit, const O
   if (opts.action == Action::Compile) {
     namespace fs = std::filesystem;
     std::string output = opts.output.empty() ? fs::path(diags.sources().path(file)).stem().string() : opts.output;
-    std::string object = output + ".o";
-    if (!codegen::emitObject(lowered->program, lowered->manifest, cg, object, error) ||
-        !codegen::linkExecutable(object, output, error)) {
-      diags.report(Diag::CompileFailed, Loc{file, 0, 0}, error);
+    // The object goes to a private temporary directory: never over a file
+    // of the user's, and never left behind, whether linking works or not.
+    std::string tmpl = (fs::temp_directory_path() / "mlc-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) {
+      diags.report(Diag::CompileFailed, Loc{}, std::string("cannot create a temporary directory: ") + strerror(errno));
       return 1;
     }
+    std::string object = (fs::path(tmpl) / "experiment.o").string();
+    bool ok = codegen::emitObject(lowered->program, lowered->manifest, cg, object, error) &&
+              codegen::linkExecutable(object, output, error);
     std::error_code ec;
-    fs::remove(object, ec);
+    fs::remove_all(tmpl, ec);
+    if (!ok) {
+      // The tool's own output, one note per line, after a one-line summary.
+      std::vector<std::string> lines;
+      for (size_t start = 0; start < error.size();) {
+        size_t end = error.find('\n', start);
+        if (end == std::string::npos) end = error.size();
+        if (end > start) lines.push_back(error.substr(start, end - start));
+        start = end + 1;
+      }
+      Diagnostic &d = diags.report(Diag::CompileFailed, Loc{}, lines.empty() ? "compilation failed" : lines[0]);
+      for (size_t i = 1; i < lines.size() && i <= 12; ++i) d.note(lines[i]);
+      return 1;
+    }
     if (opts.timings) std::cerr << "mlc: compiled `" << output << "` in " << secondsSince(t0) << " s\n";
     return 0;
   }
@@ -135,7 +174,7 @@ int lowerAndEmit(const sema::SemaResult &result, FileId file, Emit emit, const O
                                            {"mlcrt_parallel_for", reinterpret_cast<void *>(&mlcrt_parallel_for)}};
     auto jit = codegen::JitModule::create(lowered->program, lowered->manifest, cg, symbols, error);
     if (!jit) {
-      diags.report(Diag::CompileFailed, Loc{file, 0, 0}, error);
+      diags.report(Diag::CompileFailed, Loc{}, error);
       return 1;
     }
     if (opts.timings) std::cerr << "mlc: jit-compiled in " << secondsSince(t0) << " s\n";
@@ -237,6 +276,7 @@ int run(int argc, char **argv) {
     }
     if (k < argc && std::string(argv[k]) == "--") ++k;
     if (k < argc) opts.files.push_back(argv[k++]);
+    if (k < argc && std::string(argv[k]) == "--") ++k;  // `mlc run FILE -- ARGS`
     for (; k < argc; ++k) opts.runArgs.push_back(argv[k]);
     if (opts.files.empty()) {
       std::cerr << "mlc: error: `mlc run` needs an experiment file\n";
@@ -280,6 +320,8 @@ int run(int argc, char **argv) {
   for (const std::string &path : opts.files) rc |= compileFile(path, emit, opts, sources, diags);
   // JSON goes to stdout for tools, unless stdout already carries an --emit dump.
   if (!diagnosticsRendered) renderDiagnostics(diags, opts, emit == Emit::None && opts.action == Action::Check);
+  // `mlc run` exits as the experiment did (2: its command line was wrong).
+  if (opts.action == Action::Run && !diags.hasErrors()) return rc;
   return rc || diags.hasErrors() ? 1 : 0;
 }
 

@@ -1,5 +1,6 @@
 #include "loops/Manifest.h"
 
+#include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -188,8 +189,10 @@ private:
         for (const sema::Value &v : schedule.items) chain.push_back(&v);
       else
         chain.push_back(&schedule);
+      std::string name = rest.substr(0, dot);
+      while (!name.empty() && isdigit(static_cast<unsigned char>(name.back()))) name.pop_back();  // `warmup2`
       for (const sema::Value *s : chain)
-        if (s->callee->name == rest.substr(0, dot)) return s->callee->param(rest.substr(dot + 1));
+        if (s->callee->name == name) return s->callee->param(rest.substr(dot + 1));
     }
     return nullptr;
   }
@@ -201,7 +204,7 @@ private:
     std::optional<sema::Interval> range;
     if (const sema::Param *p = declaredParam(h.key)) range = p->range;
     else if (h.key.rfind("model.dropout", 0) == 0) range = sema::Interval{0.0, 1.0, true, false, std::nullopt};
-    else if (h.key == "trainer.grad_clip") range = sema::Interval{0.0, std::nullopt, false, true, std::nullopt};
+    else if (h.key == "trainer.grad_clip") range = sema::Interval{0.0, std::nullopt, true, true, std::nullopt};
     if (range) {
       if (range->lo) e["min"] = *range->lo, e["min_open"] = !range->loInclusive;
       if (range->hi) e["max"] = *range->hi, e["max_open"] = !range->hiInclusive;

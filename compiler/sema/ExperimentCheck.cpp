@@ -72,6 +72,7 @@ public:
     ok &= checkMetrics(exp);
     if (!ok) return std::nullopt;
 
+    ok &= checkScheduleChain(exp);
     ok &= checkMonitors(exp);
     ok &= checkStrategy(exp);
     ok &= checkTemplates(exp);
@@ -81,6 +82,19 @@ public:
   }
 
 private:
+  // In `a then b`, `a` must end somewhere: only warmup has a length.
+  bool checkScheduleChain(const CheckedExperiment &exp) {
+    const Value &schedule = exp.fields.at("schedule").value;
+    if (schedule.kind != Value::List) return true;
+    for (size_t i = 0; i + 1 < schedule.items.size(); ++i) {
+      const Value &s = schedule.items[i];
+      if (!s.callee || s.callee->name == "warmup") continue;
+      p_.diags.report(Diag::ScheduleNotChainable, s.loc, s.callee->name).note("only `warmup(steps = n)` has a length");
+      return false;
+    }
+    return true;
+  }
+
   std::vector<FieldSpec> schema() {
     Type metric = Type::of(Type::MetricName);
     Type mode = Type::enumOf({"min", "max"});

@@ -103,7 +103,13 @@ private:
         p_.diags.noteSince(before, at, fmt::format("in model `{}` called here", inner.name), true);
         return std::nullopt;
       }
-      for (OpRecord &op : sub->ops) inst.ops.push_back(std::move(op));
+      for (OpRecord &op : sub->ops) {
+        if (!op.callSite.valid()) {
+          op.callSite = at;
+          op.via = inner.name;
+        }
+        inst.ops.push_back(std::move(op));
+      }
       if (sub->outputs.size() == 1) {
         Value out;
         out.kind = Value::Tensor;

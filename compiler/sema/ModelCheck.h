@@ -15,6 +15,10 @@ struct OpRecord {
   TensorType output;
   int64_t outputNode = -1;          // the value it defines
   Value call;                     // the layer's checked non-tensor arguments
+  /// Inside a composite: where the outermost composite call is written in
+  /// the model being instantiated, and that composite's name.
+  Loc callSite;
+  std::string via;
 };
 
 struct ModelInstance {

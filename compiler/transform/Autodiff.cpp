@@ -24,6 +24,9 @@ public:
       const Node &n = f_->nodes[i];
       needs[i] = n.op == OpKind::Param;
       for (int in : n.inputs) needs[i] = needs[i] || needs[size_t(in)];
+      // Softmax's shift (see BuildGraph) gets no adjoint, so nothing is
+      // computed only to be thrown away.
+      if (n.op == OpKind::ReduceMax && n.name == "shift") needs[i] = false;
     }
     needs_ = needs;
     adjoint_.assign(forward, -1);

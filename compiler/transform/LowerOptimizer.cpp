@@ -87,7 +87,9 @@ private:
     if (total < 0) return;
     int norm = unary(OpKind::Sqrt, total);
     int limit = hparam("trainer.grad_clip", clip);
-    int scale = binary(OpKind::Min, constant(1), binary(OpKind::Div, limit, binary(OpKind::Add, norm, constant(1e-6))));
+    // An override of 0 turns clipping off, as in the spec.
+    int clipped = binary(OpKind::Min, constant(1), binary(OpKind::Div, limit, binary(OpKind::Add, norm, constant(1e-6))));
+    int scale = select(binary(OpKind::Less, constant(0), limit), clipped, constant(1));
     for (ParamGrad &pg : grads) pg.grad = binary(OpKind::Mul, pg.grad, scale);
   }
 
@@ -108,7 +110,11 @@ private:
   int segment(const std::vector<const sema::Value *> &chain, size_t i, int t, int total) {
     const sema::Value &s = *chain[i];
     const std::string &name = s.callee->name;
-    std::string prefix = "schedule." + name + ".";
+    // `schedule.cosine.eta_min`; a name used twice in one chain is numbered
+    // from its second use (`schedule.warmup2.steps`), so each keeps its own key.
+    size_t uses = 0;
+    for (size_t k = 0; k <= i; ++k) uses += chain[k]->callee->name == name;
+    std::string prefix = "schedule." + name + (uses > 1 ? std::to_string(uses) : "") + ".";
     bool last = i + 1 == chain.size();
     auto clampedFraction = [&](int length) {
       int frac = binary(OpKind::Div, t, binary(OpKind::Max, length, constant(1)));
@@ -124,9 +130,7 @@ private:
       return select(binary(OpKind::Less, t, steps), ramp, rest);
     }
     if (!last) {
-      diags_.report(Diag::ScheduleNotChainable, s.loc, name).note("only `warmup(steps = n)` has a length");
-      ok_ = false;
-      return constant(1);
+      throw std::logic_error("optimizer lowering: sema let `" + name + "` be followed with `then`");
     }
     if (name == "constant") return constant(1);
     if (name == "cosine") {
@@ -154,7 +158,8 @@ private:
 
   void update(const std::string &name, const sema::Value &opt, const ParamGrad &pg, int lr) {
     int p = param(pg.state), g = pg.grad;
-    int wd = hparam("optimizer.weight_decay", numberArg(opt, "weight_decay", 0));
+    // rmsprop has no weight decay: its key must not exist.
+    int wd = name == "rmsprop" ? -1 : hparam("optimizer.weight_decay", numberArg(opt, "weight_decay", 0));
     if (name == "sgd") {
       int momentum = hparam("optimizer.momentum", numberArg(opt, "momentum", 0));
       bool nesterov = numberArg(opt, "nesterov", 0) != 0;

@@ -162,8 +162,17 @@ void normalise(const std::string &how, bool global, const std::vector<int64_t> &
 
 }  // namespace
 
+// gzip is recognised by its magic bytes, not the name, as the compiler's
+// data checks do: a `.csv` that is compressed still reads.
 std::string readFileBytes(const std::string &path) {
-  return path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0 ? readGzip(path) : readPlain(path);
+  bool gzip = false;
+  if (FILE *f = std::fopen(path.c_str(), "rb")) {
+    unsigned char magic[2] = {0, 0};
+    gzip = std::fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    std::fclose(f);
+  }
+  bool named = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  return gzip || named ? readGzip(path) : readPlain(path);
 }
 
 const Split *Splits::named(const std::string &name) const {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <omp.h>
+#include <thread>
 #include <xmmintrin.h>
 
 #include <algorithm>
@@ -81,7 +82,8 @@ class Runner {
 public:
   /// `capacity`: the most samples a step will see, the batch or the largest
   /// split when that is smaller, which sizes io and scratch.
-  Runner(const mlc_plan &plan, const Manifest &m, int64_t capacity) : plan_(plan), m_(m), capacity_(capacity) {
+  Runner(const mlc_plan &plan, const Manifest &m, int64_t capacity, int threads)
+      : plan_(plan), m_(m), capacity_(capacity), threads_(threads) {
     findIo();
     checkPlan();
     allocateMemory();
@@ -133,11 +135,14 @@ public:
     writeAtomically(path, std::string(state_.get(), size_t(m_.stateBytes)));
   }
 
-  // A background thread gathering the next batch pays off when gathering
-  // costs more than handing a batch over between threads (a futex wake and
-  // a context switch on a machine whose cores the math keeps busy).
+  // A background thread gathering the next batch pays off when a core is
+  // free for it (the math's threads do not use every core) and gathering
+  // costs more than handing a batch over between threads. On a machine
+  // whose every core computes, it only competes with the math: measured on
+  // 2 cores with 2 threads, Fashion-MNIST at batch 1024 ran 5% slower with it.
   bool prefetch(const Split &split) const {
-    return m_.batch * split.table->featureWidth >= (int64_t(1) << 16);
+    unsigned cores = std::thread::hardware_concurrency();
+    return cores > unsigned(threads_) && m_.batch * split.table->featureWidth >= (int64_t(1) << 16);
   }
 
   /// Trains for every epoch; returns the last epoch's train loss and val metrics.
@@ -365,6 +370,7 @@ private:
   const mlc_plan &plan_;
   const Manifest &m_;
   int64_t capacity_;
+  int threads_;
   const IoSpec *features_ = nullptr, *label_ = nullptr, *loss_ = nullptr, *output_ = nullptr;
   int64_t featureWidth_ = 0, labelWidth_ = 0, outputWidth_ = 0;
   Buffer state_, scratch_;
@@ -466,7 +472,7 @@ void runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options
     std::iota(input.rows.begin(), input.rows.end(), 0);
   }
   int64_t largest = std::max({data.train.size(), data.val.size(), data.test.size(), input.size()});
-  Runner runner(plan, manifest, std::max<int64_t>(1, std::min(manifest.batch, largest)));
+  Runner runner(plan, manifest, std::max<int64_t>(1, std::min(manifest.batch, largest)), options.threads);
   if (options.loadState.empty()) runner.initState();
   else runner.loadState(options.loadState);
 
