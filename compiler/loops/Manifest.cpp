@@ -136,7 +136,7 @@ private:
         j["test_labels"] = path("test_labels");
       }
     } else if (source.callee->name == "text") {
-      j["kind"] = "tokens";
+      j["kind"] = "text";  // bytes as tokens, read like a token file
       j["tokens_path"] = path("path");
       j["context"] = int64_t(numberArg(source, "context", 128));
     }

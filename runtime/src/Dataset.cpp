@@ -192,10 +192,10 @@ Splits loadData(const DataSpec &spec) {
     if (!spec.testImages.empty()) testTable = std::make_shared<Table>(readIdx(spec.testImages, spec.testLabels, spec));
   } else if (spec.kind == "npy") {
     *table = readNpy(spec);
-  } else if (spec.kind == "tokens") {
+  } else if (spec.kind == "tokens" || spec.kind == "text") {
     *table = readTokens(spec);
   } else {
-    throw Error(fmt::format("unknown data kind `{}` (csv, idx, npy or tokens)", spec.kind));
+    throw Error(fmt::format("unknown data kind `{}` (csv, idx, npy, tokens or text)", spec.kind));
   }
   checkWidth(*table, spec, sourceFile(spec));
   if (testTable) checkWidth(*testTable, spec, spec.testImages);

@@ -164,7 +164,7 @@ DataSpec parseData(const Json &root, const std::string &task, int64_t classes) {
   const std::string p = "data";
   const Json &d = object(root, "", "data");
   DataSpec spec;
-  spec.kind = oneOf(d, p, "kind", {"csv", "idx", "npy", "tokens"});
+  spec.kind = oneOf(d, p, "kind", {"csv", "idx", "npy", "tokens", "text"});
   if (spec.kind == "csv") {
     spec.path = text(d, p, "path");
     spec.header = boolean(d, p, "header", false);

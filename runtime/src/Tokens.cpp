@@ -1,4 +1,5 @@
-// Token-stream loader: a raw file of little-endian uint16 token ids cut into
+// Token-stream loader: a raw file of little-endian uint16 token ids (or of
+// bytes, for `text` data) cut into
 // non-overlapping windows of `context` tokens. The file is memory-mapped
 // only while the table is built: the table holds every id of the windows
 // anyway, so keeping the mapping would only pin the page cache.
@@ -60,9 +61,11 @@ Table readTokens(const DataSpec &spec) {
   const std::string &path = spec.tokensPath;
   if (spec.context <= 0) throw Error(fmt::format("{}: error: the context must be positive, not {}", path, spec.context));
   Mapping map(path);
-  if (map.size() % 2 != 0)
+  // `text` data is bytes (one character a token); `tokens` data is uint16 ids.
+  const int64_t width = spec.kind == "text" ? 1 : 2;
+  if (map.size() % size_t(width) != 0)
     throw Error(fmt::format("{}: error: {} bytes is not a whole number of uint16 tokens", path, map.size()));
-  int64_t tokens = int64_t(map.size() / 2);
+  int64_t tokens = int64_t(map.size()) / width;
   int64_t ctx = spec.context;
   // A window needs the token after it as its label.
   int64_t samples = tokens > 0 ? (tokens - 1) / ctx : 0;
@@ -75,7 +78,7 @@ Table readTokens(const DataSpec &spec) {
 
   const unsigned char *b = map.data();
   auto token = [&](int64_t i) -> int64_t {
-    int64_t id = int64_t(b[2 * i]) | int64_t(b[2 * i + 1]) << 8;
+    int64_t id = width == 1 ? int64_t(b[i]) : (int64_t(b[2 * i]) | int64_t(b[2 * i + 1]) << 8);
     if (spec.classes > 0 && id >= spec.classes)
       throw Error(fmt::format("{}: error: token `{}` at position {} is outside [0, {})", path, id, i, spec.classes));
     return id;

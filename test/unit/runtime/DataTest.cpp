@@ -548,7 +548,7 @@ TEST_F(Data, LoadDataChecksTheCompiledFeatureShape) {
   EXPECT_EQ(errorOf([&] { loadData(s); }),
             s.path + ": error: samples have 2 feature values, but the experiment was compiled for [5] (5 values)");
   s.kind = "parquet";
-  EXPECT_EQ(errorOf([&] { loadData(s); }), "unknown data kind `parquet` (csv, idx, npy or tokens)");
+  EXPECT_EQ(errorOf([&] { loadData(s); }), "unknown data kind `parquet` (csv, idx, npy, tokens or text)");
 }
 
 TEST_F(Data, TokensAreNeverNormalised) {

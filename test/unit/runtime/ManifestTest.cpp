@@ -253,7 +253,7 @@ TEST(Manifest, BadValues) {
   EXPECT_EQ(errorFor([](Json &j) { j["trainer"]["epochs"] = 0; }), "manifest: `trainer.epochs` must be >= 1, got `0`");
   EXPECT_EQ(errorFor([](Json &j) { j["classes"] = 1; }), "manifest: `classes` must be >= 2, got `1`");
   EXPECT_EQ(errorFor([](Json &j) { j["data"]["kind"] = "xls"; }),
-            "manifest: `data.kind` must be one of `csv`, `idx`, `npy`, `tokens`, got `xls`");
+            "manifest: `data.kind` must be one of `csv`, `idx`, `npy`, `tokens`, `text`, got `xls`");
   EXPECT_EQ(errorFor([](Json &j) { j["task"] = "ranking"; }),
             "manifest: `task` must be one of `classification`, `regression`, got `ranking`");
   EXPECT_EQ(errorFor([](Json &j) { j["data"]["normalize"] = "zscore"; }),
