@@ -23,3 +23,8 @@ config.environment["PATH"] = os.pathsep.join(
     [tool_dir, llvm_bin, config.environment.get("PATH", "")])
 # Diagnostics must not depend on the terminal the tests run in.
 config.environment["NO_COLOR"] = "1"
+
+# Fashion-MNIST comes from a Debian package (dataset-fashion-mnist) that
+# scripts/bootstrap installs; without it the training test is skipped.
+if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
+    config.available_features.add("fashion-mnist")
