@@ -183,15 +183,9 @@ private:
     if (key.rfind("schedule.", 0) == 0) {
       std::string rest = after("schedule.");
       size_t dot = rest.find('.');
-      const sema::Value &schedule = exp_.fields.at("schedule").value;
-      std::vector<const sema::Value *> chain;
-      if (schedule.kind == sema::Value::List)
-        for (const sema::Value &v : schedule.items) chain.push_back(&v);
-      else
-        chain.push_back(&schedule);
       std::string name = rest.substr(0, dot);
       while (!name.empty() && isdigit(static_cast<unsigned char>(name.back()))) name.pop_back();  // `warmup2`
-      for (const sema::Value *s : chain)
+      for (const sema::Value *s : exp_.scheduleChain())
         if (s->callee->name == name) return s->callee->param(rest.substr(dot + 1));
     }
     return nullptr;

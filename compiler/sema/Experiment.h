@@ -29,6 +29,18 @@ struct CheckedExperiment {
   CheckedFields fields;
   std::vector<std::string> metrics;  // every `<split>.<name>` this experiment produces
   std::vector<SweepDim> sweep;
+
+  /// The schedule as the list of its parts: `a then b` is [a, b], a single
+  /// schedule a list of one.
+  std::vector<const Value *> scheduleChain() const {
+    const Value &schedule = fields.at("schedule").value;
+    std::vector<const Value *> chain;
+    if (schedule.kind == Value::List)
+      for (const Value &v : schedule.items) chain.push_back(&v);
+    else
+      chain.push_back(&schedule);
+    return chain;
+  }
 };
 
 }  // namespace mlc::sema

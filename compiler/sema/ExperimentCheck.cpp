@@ -84,10 +84,9 @@ public:
 private:
   // In `a then b`, `a` must end somewhere: only warmup has a length.
   bool checkScheduleChain(const CheckedExperiment &exp) {
-    const Value &schedule = exp.fields.at("schedule").value;
-    if (schedule.kind != Value::List) return true;
-    for (size_t i = 0; i + 1 < schedule.items.size(); ++i) {
-      const Value &s = schedule.items[i];
+    std::vector<const Value *> chain = exp.scheduleChain();
+    for (size_t i = 0; i + 1 < chain.size(); ++i) {
+      const Value &s = *chain[i];
       if (!s.callee || s.callee->name == "warmup") continue;
       p_.diags.report(Diag::ScheduleNotChainable, s.loc, s.callee->name).note("only `warmup(steps = n)` has a length");
       return false;

@@ -97,14 +97,8 @@ private:
   // `step` (0-based) of `total_steps`. Every schedule but the last of a
   // `then` chain must have a length (`warmup(steps = n)`).
   int scheduleFactor() {
-    const sema::Value &schedule = exp_.fields.at("schedule").value;
-    std::vector<const sema::Value *> chain;
-    if (schedule.kind == sema::Value::List)
-      for (const sema::Value &v : schedule.items) chain.push_back(&v);
-    else
-      chain.push_back(&schedule);
     int t = hparam("step", 0, true), total = hparam("total_steps", 1, true);
-    return segment(chain, 0, t, total);
+    return segment(exp_.scheduleChain(), 0, t, total);
   }
 
   int segment(const std::vector<const sema::Value *> &chain, size_t i, int t, int total) {
