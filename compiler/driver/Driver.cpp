@@ -166,7 +166,7 @@ int lowerAndEmit(const sema::SemaResult &result, FileId file, Emit emit, const O
       for (size_t i = 1; i < lines.size() && i <= 12; ++i) d.note(lines[i]);
       return 1;
     }
-    if (opts.timings) std::cerr << "mlc: compiled `" << output << "` in " << secondsSince(t0) << " s\n";
+    if (opts.timings) std::cerr << fmt::format("mlc: compiled `{}` in {:.3f} s\n", output, secondsSince(t0));
     return 0;
   }
   if (opts.action == Action::Run) {
@@ -177,7 +177,7 @@ int lowerAndEmit(const sema::SemaResult &result, FileId file, Emit emit, const O
       diags.report(Diag::CompileFailed, Loc{}, error);
       return 1;
     }
-    if (opts.timings) std::cerr << "mlc: jit-compiled in " << secondsSince(t0) << " s\n";
+    if (opts.timings) std::cerr << fmt::format("mlc: jit-compiled in {:.3f} s\n", secondsSince(t0));
     // Diagnostics (warnings) first, then the experiment's own output.
     renderDiagnostics(diags, opts);
     diagnosticsRendered = true;
