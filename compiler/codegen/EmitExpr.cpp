@@ -126,6 +126,14 @@ private:
     case ExprOp::IMul: return b_.CreateNSWMul(i64(index, e.a), i64(index, e.b));
     case ExprOp::IDiv: return b_.CreateSDiv(i64(index, e.a), i64(index, e.b));
     case ExprOp::IMod: return b_.CreateSRem(i64(index, e.a), i64(index, e.b));
+    case ExprOp::IMin: {
+      Value *a = i64(index, e.a), *b = i64(index, e.b);
+      return b_.CreateSelect(b_.CreateICmpSLT(a, b), a, b);
+    }
+    case ExprOp::IMax: {
+      Value *a = i64(index, e.a), *b = i64(index, e.b);
+      return b_.CreateSelect(b_.CreateICmpSGT(a, b), a, b);
+    }
     case ExprOp::IEq: {
       Value *a = get(e.a), *b = get(e.b);
       if (a->getType() != b->getType())
@@ -189,6 +197,8 @@ int arity(ExprOp op) {
   case ExprOp::IMul:
   case ExprOp::IDiv:
   case ExprOp::IMod:
+  case ExprOp::IMin:
+  case ExprOp::IMax:
   case ExprOp::IEq: return 2;
   case ExprOp::Select: return 3;
   }

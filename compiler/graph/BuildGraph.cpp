@@ -99,6 +99,14 @@ private:
     return hparam(v && !v->origin.empty() ? v->origin : fallbackKey, value);
   }
 
+  // A layer's float argument: a runtime input when it is a hyperparameter
+  // passed unchanged (so an override reaches every use), else a constant.
+  int scalarArg(const sema::Value &call, const std::string &arg, double fallback) {
+    const sema::Value *v = call.arg(arg);
+    if (v && v->kind == sema::Value::Float && !v->origin.empty()) return hparam(v->origin, v->f);
+    return constant(numberArg(call, arg, fallback));
+  }
+
   int softmaxParts(int x, bool logOutput) {
     int axis = lastAxis(x);
     int max = reduce(OpKind::ReduceMax, x, {axis}, true);
@@ -152,6 +160,12 @@ private:
       if (!bias || bias->b) out = binary(OpKind::Add, mm, param(index, 1, layer + ".bias", Shape{{outDim}}, StateDecl::Uniform, bound));
     } else if (name == "embedding") {
       int64_t vocab = op.call.arg("vocab")->i, dim = op.call.arg("dim")->i;
+      // Ids straight from the data: every id the data set can hold must have a row.
+      if (in[0] == 0 && exp_.data.classes && vocab < *exp_.data.classes) {
+        diags_.report(Diag::VocabTooSmall, op.loc, vocab, exp_.data.decl->name, *exp_.data.classes - 1)
+            .note(exp_.data.decl->loc, "declared here");
+        return false;
+      }
       // Unit variance, as PyTorch's N(0, 1), from the uniform initialiser.
       int table = param(index, 0, layerName("embedding") + ".weight", Shape{{vocab, dim}}, StateDecl::Uniform, std::sqrt(3.0));
       out = add(OpKind::Gather, {table, in[0]}, shapeOf(op.output));
@@ -166,7 +180,7 @@ private:
     } else if (name == "silu") {
       out = binary(OpKind::Mul, in[0], unary(OpKind::Sigmoid, in[0]));
     } else if (name == "leaky_relu") {
-      int slope = constant(numberArg(op.call, "slope", 0.01));
+      int slope = scalarArg(op.call, "slope", 0.01);
       int neg = binary(OpKind::Min, in[0], constant(0));
       out = binary(OpKind::Add, unary(OpKind::Relu, in[0]), binary(OpKind::Mul, slope, neg));
     } else if (name == "softmax" || name == "log_softmax") {
@@ -187,7 +201,7 @@ private:
       std::string layer = layerName("layer_norm");
       int centered = binary(OpKind::Sub, x, reduce(OpKind::ReduceMean, x, {axis}, true));
       int var = reduce(OpKind::ReduceMean, unary(OpKind::Square, centered), {axis}, true);
-      int eps = constant(numberArg(op.call, "eps", 1e-5));
+      int eps = scalarArg(op.call, "eps", 1e-5);
       int normed = binary(OpKind::Mul, centered, unary(OpKind::Rsqrt, binary(OpKind::Add, var, eps)));
       int gamma = param(index, 0, layer + ".weight", Shape{{n}}, StateDecl::Ones, 0);
       int beta = param(index, 1, layer + ".bias", Shape{{n}}, StateDecl::Zeros, 0);
@@ -203,6 +217,10 @@ private:
       Shape s = shape(in[0]);
       int64_t t = s.dims[1], d = s.dims[2];
       int64_t maxLen = op.call.arg("max_len")->i;
+      if (t > maxLen) {
+        diags_.report(Diag::SequenceTooLong, op.loc, maxLen, t);
+        return false;
+      }
       int table = param(index, 0, layerName("positional_embedding") + ".weight", Shape{{maxLen, d}},
                         StateDecl::Uniform, std::sqrt(3.0));
       int rows = table;
@@ -310,6 +328,13 @@ std::string predictionName(const sema::CheckedExperiment &exp) {
 }
 
 std::optional<Module> buildGraph(const sema::CheckedExperiment &exp, Diagnostics &diags) {
+  // The runtime reads one label column (a class id or a target).
+  auto label = exp.data.fields.find("label");
+  if (label != exp.data.fields.end() && !label->second.value.fields.empty() &&
+      label->second.value.fields[0].second.kind == sema::Value::Range) {
+    diags.report(Diag::LabelColumnsNotLowered, label->second.value.loc);
+    return std::nullopt;
+  }
   Module m;
   m.experiment = exp.decl->name;
   ParamTable params;

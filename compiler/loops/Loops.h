@@ -62,6 +62,7 @@ enum class ExprOp : uint8_t {
   Select,   // a != 0 ? b : c
   // i64, two operands
   IAdd, IMul, IDiv, IMod,
+  IMin, IMax,  // i64 minimum and maximum (ids clamped into a table)
   IEq,      // 1.0 (f32) when a == b else 0.0
   ToFloat,  // i64 a -> f32
   Rand,     // f32 uniform in [0, 1): (mlc_dropout_u32(mlc_rng_stream(ctx->seed, ctx->micro, i), a) >> 8) * 2^-24

@@ -573,6 +573,13 @@ private:
     out_.steps.push_back(g);
   }
 
+  // An id outside the table must not read or write outside it: it is
+  // clamped into [0, rows). The compiler checks that a data set's ids fit
+  // the vocabulary (E0811); this keeps memory safe whatever the input.
+  static int clampRow(KernelBuilder &kb, int row, int64_t rows) {
+    return kb.binary(ExprOp::IMin, kb.binary(ExprOp::IMax, row, kb.constI(0)), kb.constI(rows - 1));
+  }
+
   void lowerIndex(int id) {
     const Node &x = node(id);
     int out = destination(id);
@@ -585,7 +592,7 @@ private:
       int64_t width = node(table).shape.dims.back();
       requireIds(ids);
       KernelBuilder kb(opName(x, id), domainOf(x.shape));
-      int row = valueAt(kb, ids, leading(kb, ids));
+      int row = clampRow(kb, valueAt(kb, ids, leading(kb, ids)), node(table).shape.dims[0]);
       int last = int(x.shape.rank()) - 1;
       int at = kb.binary(ExprOp::IAdd, kb.binary(ExprOp::IMul, row, kb.constI(width)), kb.var(last));
       kb.store(out, rowMajorIndex(kb, kb.kernel().domain), valueAt(kb, table, at));
@@ -602,7 +609,7 @@ private:
       // Rows may repeat an id, so the additions run in order, not in parallel.
       const Shape &ds = node(dy).shape;
       KernelBuilder kb(opName(x, id), domainOf(ds));
-      int row = valueAt(kb, ids, broadcastIndex(kb, node(ids).shape, lead(ds, ids)));
+      int row = clampRow(kb, valueAt(kb, ids, broadcastIndex(kb, node(ids).shape, lead(ds, ids))), x.shape.dims[0]);
       int last = int(ds.rank()) - 1;
       int at = kb.binary(ExprOp::IAdd, kb.binary(ExprOp::IMul, row, kb.constI(width)), kb.var(last));
       kb.store(out, at, valueF(kb, dy, rowMajorIndex(kb, kb.kernel().domain)), true);

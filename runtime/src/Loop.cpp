@@ -116,6 +116,9 @@ public:
   }
 
   void loadState(const std::string &path) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+      throw Error(fmt::format("cannot read `{}`: not a regular file", path));
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(fmt::format("cannot read `{}`: {}", path, std::strerror(errno)));
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -395,12 +398,16 @@ const Split &testSplit(const Splits &data, Mode mode) {
 
 std::string formatMetrics(const Metrics &metrics) {
   std::string out;
-  for (const auto &[name, value] : metrics) out += fmt::format("{}{}={:.4f}", out.empty() ? "" : " ", name, value);
+  // Four decimals, as scripts expect; a value too large for that to be
+  // readable (a diverged perplexity) in exponent form.
+  for (const auto &[name, value] : metrics)
+    out += std::fabs(value) < 1e9 ? fmt::format("{}{}={:.4f}", out.empty() ? "" : " ", name, value)
+                                  : fmt::format("{}{}={:.4e}", out.empty() ? "" : " ", name, value);
   return out;
 }
 
 Table readInputCsv(const std::string &path, char delimiter, int64_t featureWidth, int64_t labelWidth,
-                   bool classLabels) {
+                   bool classLabels, int64_t idLimit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(fmt::format("cannot read `{}`: {}", path, std::strerror(errno)));
   Table t;
@@ -435,6 +442,10 @@ Table readInputCsv(const std::string &path, char delimiter, int64_t featureWidth
       throw Error(fmt::format("{}:{}: error: expected {} feature values, got {}", path, lineNo, featureWidth,
                               row.size()));
     }
+    if (idLimit > 0)
+      for (float v : row)
+        if (v < 0 || v >= float(idLimit) || v != std::floor(v))
+          throw Error(fmt::format("{}:{}: error: `{}` is not a token id in [0, {})", path, lineNo, v, idLimit));
     t.features.insert(t.features.end(), row.begin(), row.end());
     ++t.samples;
   }
@@ -467,7 +478,8 @@ void runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options
     if (!features || !label) throw Error("manifest: no io slot named `features` or `label`");
     input.table = std::make_shared<const Table>(
         readInputCsv(options.input, manifest.data.kind == "csv" ? manifest.data.delimiter : ',',
-                     features->perSampleElements(), label->perSampleElements(), manifest.data.classLabels));
+                     features->perSampleElements(), label->perSampleElements(), manifest.data.classLabels,
+                     features->dtype == "i64" ? std::max<int64_t>(manifest.data.classes, 1) : 0));
     input.rows.resize(size_t(input.table->samples));
     std::iota(input.rows.begin(), input.rows.end(), 0);
   }
@@ -480,6 +492,13 @@ void runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options
   switch (options.mode) {
   case Mode::Fit:
   case Mode::FitTest: {
+    if (!options.saveState.empty()) {
+      // Found out before training, not after it.
+      std::filesystem::path dir = std::filesystem::path(options.saveState).parent_path();
+      std::error_code ec;
+      if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+        throw Error(fmt::format("cannot write `{}`: no directory `{}`", options.saveState, dir.string()));
+    }
     final = runner.fit(data);
     if (options.bench)
       std::cout << fmt::format("bench: samples={} train_seconds={:.4f} samples_per_second={:.0f} first_step_ms={:.2f}\n",

@@ -20,8 +20,9 @@ void runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options
 std::string formatMetrics(const Metrics &metrics);
 
 /// Reads predict's --input: a CSV of `featureWidth` numbers a row, split
-/// on `delimiter`; a first row that is not all numbers is a header.
+/// on `delimiter`; a first row that is not all numbers is a header. With
+/// `idLimit` > 0 the features are token ids, whole numbers in [0, idLimit).
 Table readInputCsv(const std::string &path, char delimiter, int64_t featureWidth, int64_t labelWidth,
-                   bool classLabels);
+                   bool classLabels, int64_t idLimit = 0);
 
 }  // namespace mlcrt

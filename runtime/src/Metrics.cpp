@@ -25,7 +25,7 @@ bool classifying(const std::string &name) {
   return name == "accuracy" || name == "top_k_accuracy" || name == "precision" || name == "recall" || name == "f1" ||
          name == "auroc";
 }
-bool regressing(const std::string &name) { return name == "mse" || name == "mae" || name == "rmse" || name == "r2"; }
+bool regressing(const std::string &name) { return name == "mse" || name == "mean_squared_error" || name == "mae" || name == "rmse" || name == "r2"; }
 
 // Mann-Whitney U / (positives * negatives), tied scores sharing their mean
 // rank. NaN when one side is empty.
@@ -196,7 +196,7 @@ std::vector<std::pair<std::string, double>> MetricSet::compute() const {
     else if (m.name == "auroc") v = auroc(average);
     else if (m.name == "perplexity") v = std::exp(loss);
     else if (rows == 0) v = kNaN;
-    else if (m.name == "mse") v = se / count;
+    else if (m.name == "mse" || m.name == "mean_squared_error") v = se / count;
     else if (m.name == "rmse") v = std::sqrt(se / count);
     else if (m.name == "mae") v = ae / count;
     else if (m.name == "r2") v = r2 / double(w);

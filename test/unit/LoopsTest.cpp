@@ -274,6 +274,8 @@ private:
     case ExprOp::IMul: v = double(I(A()) * I(B())); break;
     case ExprOp::IDiv: v = double(I(A()) / I(B())); break;
     case ExprOp::IMod: v = double(I(A()) % I(B())); break;
+    case ExprOp::IMin: v = double(std::min(I(A()), I(B()))); break;
+    case ExprOp::IMax: v = double(std::max(I(A()), I(B()))); break;
     case ExprOp::IEq: v = I(A()) == I(B()) ? 1 : 0; break;
     case ExprOp::ToFloat: v = A(); break;
     case ExprOp::Rand: v = rand01(x.i, I(A())); break;
