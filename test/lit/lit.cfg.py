@@ -23,6 +23,10 @@ config.environment["PATH"] = os.pathsep.join(
     [tool_dir, llvm_bin, config.environment.get("PATH", "")])
 # Diagnostics must not depend on the terminal the tests run in.
 config.environment["NO_COLOR"] = "1"
+# Tests run side by side on few cores: OpenMP threads that spin while they
+# wait would starve the other tests' processes (a 10 s training test took
+# 150 s that way), so they sleep instead.
+config.environment["OMP_WAIT_POLICY"] = "passive"
 
 # Fashion-MNIST comes from a Debian package (dataset-fashion-mnist) that
 # scripts/bootstrap installs; without it the training test is skipped.
