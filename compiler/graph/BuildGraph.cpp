@@ -91,28 +91,28 @@ private:
     return fmt::format("{}:{}:{}", path.substr(path.find_last_of('/') + 1), pos.line, pos.column);
   }
 
-  // A hyperparameter the spec passes unchanged becomes a runtime input under
-  // its own key; a literal gets a key from its layer, so it can be overridden too.
-  int runtimeScalar(const sema::Value &call, const std::string &arg, const std::string &fallbackKey) {
+  // A float argument of a layer or of arithmetic. A model hyperparameter
+  // passed unchanged is a runtime input under its own key (`model.p`), so an
+  // override reaches every use of it; a literal is a constant, or, with
+  // `literalKey`, a runtime input under that key (a dropout rate of `0.1`
+  // can be overridden too).
+  int scalar(const sema::Value &call, const std::string &arg, double fallback, const std::string &literalKey = {},
+             std::optional<sema::Interval> literalRange = {}) {
     const sema::Value *v = call.arg(arg);
-    double value = v && v->isNumber() ? v->number() : 0;
-    return hparam(v && !v->origin.empty() ? v->origin : fallbackKey, value);
-  }
-
-  // A layer's float argument: a runtime input when it is a hyperparameter
-  // passed unchanged (so an override reaches every use), else a constant.
-  int scalarArg(const sema::Value &call, const std::string &arg, double fallback) {
-    const sema::Value *v = call.arg(arg);
-    if (v && v->kind == sema::Value::Float && !v->origin.empty()) return hparam(v->origin, v->f);
-    return constant(numberArg(call, arg, fallback));
+    double value = v && v->isNumber() ? v->number() : fallback;
+    if (v && v->kind == sema::Value::Float && !v->origin.empty()) {
+      const sema::Param *declared = exp_.model.model->param(v->origin.substr(v->origin.find('.') + 1));
+      return hparam(v->origin, value, false, false, declared ? declared->range : std::nullopt);
+    }
+    if (!literalKey.empty()) return hparam(literalKey, value, false, false, literalRange);
+    return constant(value);
   }
 
   int softmaxParts(int x, bool logOutput) {
     int axis = lastAxis(x);
     int max = reduce(OpKind::ReduceMax, x, {axis}, true);
-    // Softmax does not depend on the shift, so its gradient is exactly zero:
-    // autodiff skips values named so.
-    node(max).name = "shift";
+    // Softmax does not depend on the shift, so its gradient is exactly zero.
+    node(max).stopGradient = true;
     int shifted = binary(OpKind::Sub, x, max);
     int e = unary(OpKind::Exp, shifted);
     int sum = reduce(OpKind::ReduceSum, e, {axis}, true);
@@ -131,19 +131,12 @@ private:
       }
       in.push_back(v);
     }
-    // A float hyperparameter used as a number stays a runtime input, so an
-    // override changes every use of it, not only the dropout rates.
-    auto scalarOperand = [&](const char *side) {
-      const sema::Value *v = op.call.arg(side);
-      if (v && v->kind == sema::Value::Float && !v->origin.empty()) return hparam(v->origin, v->f);
-      return constant(numberArg(op.call, side, 0));
-    };
     int out = -1;
     const std::string &name = op.op;
     if (name == "+" || name == "-" || name == "*" || name == "/") {
       OpKind k = name == "+" ? OpKind::Add : name == "-" ? OpKind::Sub : name == "*" ? OpKind::Mul : OpKind::Div;
-      int a = op.call.arg("lhs") ? scalarOperand("lhs") : in[0];
-      int b = op.call.arg("rhs") ? scalarOperand("rhs") : in[op.call.arg("lhs") ? 0 : 1];
+      int a = op.call.arg("lhs") ? scalar(op.call, "lhs", 0) : in[0];
+      int b = op.call.arg("rhs") ? scalar(op.call, "rhs", 0) : in[op.call.arg("lhs") ? 0 : 1];
       out = binary(k, a, b);
     } else if (name == "neg") {
       out = unary(OpKind::Neg, in[0]);
@@ -180,7 +173,7 @@ private:
     } else if (name == "silu") {
       out = binary(OpKind::Mul, in[0], unary(OpKind::Sigmoid, in[0]));
     } else if (name == "leaky_relu") {
-      int slope = scalarArg(op.call, "slope", 0.01);
+      int slope = scalar(op.call, "slope", 0.01);
       int neg = binary(OpKind::Min, in[0], constant(0));
       out = binary(OpKind::Add, unary(OpKind::Relu, in[0]), binary(OpKind::Mul, slope, neg));
     } else if (name == "softmax" || name == "log_softmax") {
@@ -188,7 +181,7 @@ private:
     } else if (name == "dropout") {
       std::string key = fmt::format("model.dropout{}.p", layerCount_["dropout"]++);
       if (training_) {
-        int p = runtimeScalar(op.call, "p", key);
+        int p = scalar(op.call, "p", 0, key, sema::Interval{0.0, 1.0, true, false, std::nullopt});
         out = add(OpKind::Dropout, {in[0], p}, shape(in[0]));
         node(out).index = int(index);  // the rng key: the same in forward and backward
       } else {
@@ -201,7 +194,7 @@ private:
       std::string layer = layerName("layer_norm");
       int centered = binary(OpKind::Sub, x, reduce(OpKind::ReduceMean, x, {axis}, true));
       int var = reduce(OpKind::ReduceMean, unary(OpKind::Square, centered), {axis}, true);
-      int eps = scalarArg(op.call, "eps", 1e-5);
+      int eps = scalar(op.call, "eps", 1e-5);
       int normed = binary(OpKind::Mul, centered, unary(OpKind::Rsqrt, binary(OpKind::Add, var, eps)));
       int gamma = param(index, 0, layer + ".weight", Shape{{n}}, StateDecl::Ones, 0);
       int beta = param(index, 1, layer + ".bias", Shape{{n}}, StateDecl::Zeros, 0);

@@ -57,10 +57,11 @@ int Module::addState(StateDecl s) {
   return int(states.size()) - 1;
 }
 
-int Module::hparam(const std::string &key, double value, bool counter, bool integer) {
+int Module::hparam(const std::string &key, double value, bool counter, bool integer,
+                   std::optional<ScalarRange> range) {
   int found = findHParam(key);
   if (found >= 0) return found;
-  hparams.push_back({key, value, counter, integer});
+  hparams.push_back({key, value, counter, integer, range});
   return int(hparams.size()) - 1;
 }
 

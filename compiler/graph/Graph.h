@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,9 @@ struct Node {
   int index = -1;             // Param/Assign: state; HParam: hparam; Dropout*: rng key
   std::string name;           // Input, Output
   std::string origin;         // `file:line:col name` of the source call, for dumps
+  /// A value the result does not depend on (softmax's max shift): autodiff
+  /// gives it no adjoint.
+  bool stopGradient = false;
 };
 
 /// Persistent state: parameters, their gradients' accumulators, optimizer moments.
@@ -78,6 +82,12 @@ struct StateDecl {
   int of = -1;           // accumulators and moments: the parameter they belong to
 };
 
+/// The values a runtime scalar may take, from its declaration (`in [0, 1)`).
+struct ScalarRange {
+  std::optional<double> lo, hi;
+  bool loOpen = false, hiOpen = false;
+};
+
 /// A runtime scalar: a numeric hyperparameter (`optimizer.lr`, `model.p`)
 /// or a counter the runtime keeps (`step`). The step program reads it from
 /// the context, so changing it never recompiles.
@@ -86,6 +96,7 @@ struct HParamDecl {
   double value = 0;       // the compiled default
   bool counter = false;   // kept by the runtime (step, total_steps), not overridable
   bool integer = false;   // an int key (shown as such in --help)
+  std::optional<ScalarRange> range;  // what an override must respect
 };
 
 /// A step function: nodes in a valid execution order.
@@ -106,7 +117,8 @@ struct Module {
 
   int addState(StateDecl s);
   /// The slot of `key`, added on first use.
-  int hparam(const std::string &key, double value, bool counter = false, bool integer = false);
+  int hparam(const std::string &key, double value, bool counter = false, bool integer = false,
+             std::optional<ScalarRange> range = {});
   int findHParam(const std::string &key) const;  // -1 if absent
   Function *function(const std::string &name);
   const Function *function(const std::string &name) const;

@@ -54,6 +54,7 @@ std::string attributes(const Module &m, const Node &n) {
   // Autodiff names the gradients it returns (`grad @3`).
   bool named = n.op == OpKind::Input || n.op == OpKind::Label || n.op == OpKind::Output;
   if (!named && !n.name.empty()) parts.push_back(n.name);
+  if (n.stopGradient) parts.push_back("detached");  // PyTorch's word for the same thing
   return parts.empty() ? "" : fmt::format(" {{{}}}", fmt::join(parts, ", "));
 }
 

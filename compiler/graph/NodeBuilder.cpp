@@ -21,9 +21,12 @@ int NodeBuilder::constant(double x) {
   return id;
 }
 
-int NodeBuilder::hparam(const std::string &key, double value, bool counter, bool integer) {
+int NodeBuilder::hparam(const std::string &key, double value, bool counter, bool integer,
+                        const std::optional<sema::Interval> &range) {
+  std::optional<ScalarRange> r;
+  if (range) r = ScalarRange{range->lo, range->hi, !range->loInclusive, !range->hiInclusive};
   int id = add(OpKind::HParam, {}, Shape{});
-  node(id).index = m_->hparam(key, value, counter, integer);
+  node(id).index = m_->hparam(key, value, counter, integer, r);
   return id;
 }
 

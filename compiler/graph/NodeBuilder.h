@@ -4,6 +4,7 @@
 #pragma once
 
 #include "graph/Graph.h"
+#include "sema/Value.h"
 
 namespace mlc::graph {
 
@@ -19,8 +20,10 @@ public:
   Node &node(int v) { return (*f_)[v]; }
 
   int constant(double x);
-  /// Reads the runtime scalar `key`, declared with `value` on first use.
-  int hparam(const std::string &key, double value, bool counter = false, bool integer = false);
+  /// Reads the runtime scalar `key`, declared with `value` (and the range
+  /// its declaration gives it) on first use.
+  int hparam(const std::string &key, double value, bool counter = false, bool integer = false,
+             const std::optional<sema::Interval> &range = {});
   int unary(OpKind op, int a) { return add(op, {a}, shape(a)); }
   /// NumPy broadcasting; operands that do not broadcast are a compiler bug.
   int binary(OpKind op, int a, int b);

@@ -1,6 +1,5 @@
 #include "loops/Manifest.h"
 
-#include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -174,34 +173,13 @@ private:
     return {};
   }
 
-  // The declaration a key's range comes from: `optimizer.lr` → the
-  // optimizer, `model.p` → the model, `schedule.cosine.eta_min` → cosine.
-  const sema::Param *declaredParam(const std::string &key) const {
-    auto after = [&](const std::string &prefix) { return key.substr(prefix.size()); };
-    if (key.rfind("optimizer.", 0) == 0) return exp_.fields.at("optimizer").value.callee->param(after("optimizer."));
-    if (key.rfind("model.", 0) == 0) return exp_.model.model->param(after("model."));
-    if (key.rfind("schedule.", 0) == 0) {
-      std::string rest = after("schedule.");
-      size_t dot = rest.find('.');
-      std::string name = rest.substr(0, dot);
-      while (!name.empty() && isdigit(static_cast<unsigned char>(name.back()))) name.pop_back();  // `warmup2`
-      for (const sema::Value *s : exp_.scheduleChain())
-        if (s->callee->name == name) return s->callee->param(rest.substr(dot + 1));
-    }
-    return nullptr;
-  }
-
   json schemaEntry(const graph::HParamDecl &h, int slot) const {
     json e = {{"key", h.key}, {"type", h.integer ? "int" : "float"}, {"hparam", slot}};
     if (h.integer) e["default"] = int64_t(h.value);
     else e["default"] = h.value;
-    std::optional<sema::Interval> range;
-    if (const sema::Param *p = declaredParam(h.key)) range = p->range;
-    else if (h.key.rfind("model.dropout", 0) == 0) range = sema::Interval{0.0, 1.0, true, false, std::nullopt};
-    else if (h.key == "trainer.grad_clip") range = sema::Interval{0.0, std::nullopt, true, true, std::nullopt};
-    if (range) {
-      if (range->lo) e["min"] = *range->lo, e["min_open"] = !range->loInclusive;
-      if (range->hi) e["max"] = *range->hi, e["max_open"] = !range->hiInclusive;
+    if (h.range) {
+      if (h.range->lo) e["min"] = *h.range->lo, e["min_open"] = h.range->loOpen;
+      if (h.range->hi) e["max"] = *h.range->hi, e["max_open"] = h.range->hiOpen;
     }
     e["doc"] = h.key.rfind("model.", 0) == 0 ? "model hyperparameter" : "";
     return e;

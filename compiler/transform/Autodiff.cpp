@@ -24,9 +24,9 @@ public:
       const Node &n = f_->nodes[i];
       needs[i] = n.op == OpKind::Param;
       for (int in : n.inputs) needs[i] = needs[i] || needs[size_t(in)];
-      // Softmax's shift (see BuildGraph) gets no adjoint, so nothing is
-      // computed only to be thrown away.
-      if (n.op == OpKind::ReduceMax && n.name == "shift") needs[i] = false;
+      // No adjoint for what the result does not depend on (softmax's shift),
+      // so nothing is computed only to be thrown away.
+      if (n.stopGradient) needs[i] = false;
     }
     needs_ = needs;
     adjoint_.assign(forward, -1);
@@ -38,7 +38,6 @@ public:
       if (g < 0 || !needs_[size_t(id)]) continue;
       const Node n = node(id);  // a copy: adding nodes reallocates
       origin = n.origin.empty() ? std::string("grad of ") + spelling(n.op) : "grad of " + n.origin;
-      if (n.op == OpKind::ReduceMax && n.name == "shift") continue;  // see BuildGraph: a constant shift
       if (n.op == OpKind::Param) {
         grads.push_back({n.index, g});
         continue;

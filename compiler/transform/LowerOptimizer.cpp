@@ -47,7 +47,7 @@ public:
     }
     if (clip > 0) clipByNorm(effective, clip);
     origin = "schedule";
-    int base = hparam("optimizer.lr", numberArg(opt, "lr", 1e-3));  // declared before the schedule reads it
+    int base = declared(opt, "optimizer.", "lr", 1e-3);  // declared before the schedule reads it
     int lr = binary(OpKind::Mul, base, scheduleFactor());
     origin = name;
     for (const ParamGrad &pg : effective) update(name, opt, pg, lr);
@@ -62,6 +62,15 @@ public:
   }
 
 private:
+  // A runtime scalar for argument `arg` of the optimizer or a schedule,
+  // under `prefix + arg`, with the range the declaration gives it.
+  int declared(const sema::Value &call, const std::string &prefix, const std::string &arg, double fallback,
+               bool integer = false) {
+    const sema::Param *param = call.callee->param(arg);
+    return hparam(prefix + arg, numberArg(call, arg, fallback), false, integer,
+                  param ? param->range : std::nullopt);
+  }
+
   int stateFor(int of, StateDecl::Role role, const char *suffix) {
     StateDecl s;
     s.role = role;
@@ -86,7 +95,7 @@ private:
     }
     if (total < 0) return;
     int norm = unary(OpKind::Sqrt, total);
-    int limit = hparam("trainer.grad_clip", clip);
+    int limit = hparam("trainer.grad_clip", clip, false, false, sema::Interval{0.0, std::nullopt, true, true, std::nullopt});
     // An override of 0 turns clipping off, as in the spec.
     int clipped = binary(OpKind::Min, constant(1), binary(OpKind::Div, limit, binary(OpKind::Add, norm, constant(1e-6))));
     int scale = select(binary(OpKind::Less, constant(0), limit), clipped, constant(1));
@@ -115,8 +124,8 @@ private:
       return binary(OpKind::Min, frac, constant(1));
     };
     if (name == "warmup") {
-      int steps = hparam(prefix + "steps", numberArg(s, "steps", 1), false, true);
-      int start = hparam(prefix + "start_factor", numberArg(s, "start_factor", 0));
+      int steps = declared(s, prefix, "steps", 1, true);
+      int start = declared(s, prefix, "start_factor", 0);
       int ramp = binary(OpKind::Add, start,
                         binary(OpKind::Mul, binary(OpKind::Sub, constant(1), start), clampedFraction(steps)));
       if (last) return ramp;
@@ -129,22 +138,22 @@ private:
     if (name == "constant") return constant(1);
     if (name == "cosine") {
       // eta_min is an absolute learning rate: factor = m + (1 - m)(1 + cos(pi f))/2 with m = eta_min / lr
-      int etaMin = hparam(prefix + "eta_min", numberArg(s, "eta_min", 0));
+      int etaMin = declared(s, prefix, "eta_min", 0);
       int m = binary(OpKind::Div, etaMin, hparam("optimizer.lr", 0));
       int wave = binary(OpKind::Mul, binary(OpKind::Add, constant(1), unary(OpKind::Cos, binary(OpKind::Mul, clampedFraction(total), constant(M_PI)))), constant(0.5));
       return binary(OpKind::Add, m, binary(OpKind::Mul, binary(OpKind::Sub, constant(1), m), wave));
     }
     if (name == "linear_decay") {
-      int end = hparam(prefix + "end_factor", numberArg(s, "end_factor", 0));
+      int end = declared(s, prefix, "end_factor", 0);
       return binary(OpKind::Add, constant(1), binary(OpKind::Mul, binary(OpKind::Sub, end, constant(1)), clampedFraction(total)));
     }
     if (name == "step_decay") {
-      int every = hparam(prefix + "every", numberArg(s, "every", 1), false, true);
-      int gamma = hparam(prefix + "gamma", numberArg(s, "gamma", 0.1));
+      int every = declared(s, prefix, "every", 1, true);
+      int gamma = declared(s, prefix, "gamma", 0.1);
       return binary(OpKind::Pow, gamma, unary(OpKind::Floor, binary(OpKind::Div, t, every)));
     }
     if (name == "exponential") {
-      int gamma = hparam(prefix + "gamma", numberArg(s, "gamma", 0.99));
+      int gamma = declared(s, prefix, "gamma", 0.99);
       return binary(OpKind::Pow, gamma, t);
     }
     throw std::logic_error("optimizer lowering: no rule for schedule `" + name + "`");
@@ -153,9 +162,9 @@ private:
   void update(const std::string &name, const sema::Value &opt, const ParamGrad &pg, int lr) {
     int p = param(pg.state), g = pg.grad;
     // rmsprop has no weight decay: its key must not exist.
-    int wd = name == "rmsprop" ? -1 : hparam("optimizer.weight_decay", numberArg(opt, "weight_decay", 0));
+    int wd = name == "rmsprop" ? -1 : declared(opt, "optimizer.", "weight_decay", 0);
     if (name == "sgd") {
-      int momentum = hparam("optimizer.momentum", numberArg(opt, "momentum", 0));
+      int momentum = declared(opt, "optimizer.", "momentum", 0);
       bool nesterov = numberArg(opt, "nesterov", 0) != 0;
       g = binary(OpKind::Add, g, binary(OpKind::Mul, wd, p));
       int buf = stateFor(pg.state, StateDecl::Momentum, ".momentum");
@@ -166,9 +175,9 @@ private:
       return;
     }
     if (name == "rmsprop") {
-      int alpha = hparam("optimizer.alpha", numberArg(opt, "alpha", 0.99));
-      int eps = hparam("optimizer.eps", numberArg(opt, "eps", 1e-8));
-      int momentum = hparam("optimizer.momentum", numberArg(opt, "momentum", 0));
+      int alpha = declared(opt, "optimizer.", "alpha", 0.99);
+      int eps = declared(opt, "optimizer.", "eps", 1e-8);
+      int momentum = declared(opt, "optimizer.", "momentum", 0);
       int sq = stateFor(pg.state, StateDecl::Moment2, ".square_avg");
       int v = binary(OpKind::Add, binary(OpKind::Mul, alpha, param(sq)),
                      binary(OpKind::Mul, binary(OpKind::Sub, constant(1), alpha), unary(OpKind::Square, g)));
@@ -182,9 +191,9 @@ private:
     }
     // adam and adamw (torch.optim semantics: bias-corrected moments; adamw
     // decays the weights directly, adam adds the decay to the gradient)
-    int b1 = hparam("optimizer.beta1", numberArg(opt, "beta1", 0.9));
-    int b2 = hparam("optimizer.beta2", numberArg(opt, "beta2", 0.999));
-    int eps = hparam("optimizer.eps", numberArg(opt, "eps", 1e-8));
+    int b1 = declared(opt, "optimizer.", "beta1", 0.9);
+    int b2 = declared(opt, "optimizer.", "beta2", 0.999);
+    int eps = declared(opt, "optimizer.", "eps", 1e-8);
     int t = binary(OpKind::Add, hparam("step", 0, true), constant(1));
     if (name == "adamw") p = binary(OpKind::Mul, p, binary(OpKind::Sub, constant(1), binary(OpKind::Mul, lr, wd)));
     else g = binary(OpKind::Add, g, binary(OpKind::Mul, wd, param(pg.state)));
