@@ -49,22 +49,11 @@ private:
   KernelBuilder kb_;
   std::map<int, int> mapP_, mapC_;
 
-  int copy(const Kernel &from, int e, std::map<int, int> &map, bool isC) {
-    if (e < 0) return -1;
-    if (auto it = map.find(e); it != map.end()) return it->second;
-    Expr x = from.exprs[size_t(e)];
-    int result;
-    if (isC && x.op == ExprOp::Load && x.buffer == x_) {
-      result = copy(p_, p_.stores[0].value, mapP_, false);
-    } else {
-      x.a = copy(from, x.a, map, isC);
-      x.b = copy(from, x.b, map, isC);
-      x.c = copy(from, x.c, map, isC);
-      result = kb_.add(x);
-    }
-    return map[e] = result;
+  int fromC(int e) {
+    return kb_.copyFrom(c_, e, mapC_, [&](const Expr &load) {
+      return load.buffer == x_ ? kb_.copyFrom(p_, p_.stores[0].value, mapP_) : -1;
+    });
   }
-  int fromC(int e) { return copy(c_, e, mapC_, true); }
 };
 
 class Fuser {

@@ -19,6 +19,21 @@ int KernelBuilder::add(const Expr &e) {
   return it->second;
 }
 
+int KernelBuilder::copyFrom(const Kernel &from, int e, std::map<int, int> &memo,
+                            const std::function<int(const Expr &)> &replaceLoad) {
+  if (e < 0) return -1;
+  if (auto it = memo.find(e); it != memo.end()) return it->second;
+  Expr x = from.exprs[size_t(e)];
+  int result = x.op == ExprOp::Load && replaceLoad ? replaceLoad(x) : -1;
+  if (result < 0) {
+    x.a = copyFrom(from, x.a, memo, replaceLoad);
+    x.b = copyFrom(from, x.b, memo, replaceLoad);
+    x.c = copyFrom(from, x.c, memo, replaceLoad);
+    result = add(x);
+  }
+  return memo[e] = result;
+}
+
 int KernelBuilder::constF(double v) {
   Expr e;
   e.op = ExprOp::ConstF;

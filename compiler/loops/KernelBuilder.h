@@ -7,6 +7,7 @@
 #include "loops/Loops.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -45,6 +46,13 @@ public:
   int affine(const std::vector<std::pair<int, int64_t>> &terms, int64_t base = 0);
 
   void store(int buffer, int index, int value, bool accumulate = false);
+
+  /// Copies expression `e` of another kernel, and what it needs, into this
+  /// one; `memo` maps `from`'s ids to ours. `replaceLoad` may answer a Load
+  /// with an expression of this kernel to use instead (-1: copy the load):
+  /// how fusion puts a producer's value where the consumer read it.
+  int copyFrom(const Kernel &from, int e, std::map<int, int> &memo,
+               const std::function<int(const Expr &)> &replaceLoad = nullptr);
 
 private:
   Kernel k_;

@@ -49,39 +49,30 @@ std::string mergedName(const std::string &a, const std::string &b) {
   return "fused_" + opAndId(first, true) + "_to_" + opAndId(last, false);
 }
 
-// Copies expressions of one kernel into the merged one, replacing loads of
-// the buffers the first kernel stored by the values it stored.
+// The merged kernel: a's stores, then b's, with b's loads of what a stored
+// replaced by the values a stored.
 class Merger {
 public:
   Merger(const Kernel &a, const Kernel &b) : a_(a), b_(b), kb_(mergedName(a.name, b.name), a.domain) {}
 
   Kernel run() {
     for (const Store &s : a_.stores) {
-      int value = copy(a_, s.value, fromA_, false);
-      kb_.store(s.buffer, copy(a_, s.index, fromA_, false), value);
+      int value = kb_.copyFrom(a_, s.value, fromA_);
+      kb_.store(s.buffer, kb_.copyFrom(a_, s.index, fromA_), value);
       storedByA_[s.buffer] = value;  // the last store wins, as in memory
     }
-    for (const Store &s : b_.stores) kb_.store(s.buffer, copy(b_, s.index, fromB_, true), copy(b_, s.value, fromB_, true));
+    for (const Store &s : b_.stores) kb_.store(s.buffer, fromB(s.index), fromB(s.value));
     Kernel k = std::move(kb_.kernel());
     k.parallel = a_.parallel && b_.parallel;
     return k;
   }
 
 private:
-  int copy(const Kernel &from, int e, std::map<int, int> &map, bool isB) {
-    if (e < 0) return -1;
-    if (auto it = map.find(e); it != map.end()) return it->second;
-    Expr x = from.exprs[size_t(e)];
-    int result;
-    if (isB && x.op == ExprOp::Load && storedByA_.count(x.buffer)) {
-      result = storedByA_.at(x.buffer);
-    } else {
-      x.a = copy(from, x.a, map, isB);
-      x.b = copy(from, x.b, map, isB);
-      x.c = copy(from, x.c, map, isB);
-      result = kb_.add(x);
-    }
-    return map[e] = result;
+  int fromB(int e) {
+    return kb_.copyFrom(b_, e, fromB_, [&](const Expr &load) {
+      auto it = storedByA_.find(load.buffer);
+      return it == storedByA_.end() ? -1 : it->second;
+    });
   }
 
   const Kernel &a_, &b_;

@@ -193,22 +193,10 @@ TEST(Cli, ClosestMatch) {
 // file does not exist), help and version exit 0.
 namespace {
 
-struct MainResult {
-  int status;
-  std::string out, err;
-};
+using mlcrt::test::MainResult;
 
 MainResult runMain(const mlc_plan &plan, std::vector<std::string> args) {
-  args.insert(args.begin(), "/some/dir/iris");
-  std::vector<char *> argv;
-  for (std::string &a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  testing::internal::CaptureStdout();
-  testing::internal::CaptureStderr();
-  int status = mlcrt_main(&plan, int(args.size()), argv.data());
-  std::string out = testing::internal::GetCapturedStdout();
-  std::string err = testing::internal::GetCapturedStderr();
-  return {status, out, err};
+  return mlcrt::test::runMain(plan, std::move(args), "/some/dir/iris");
 }
 
 void noStep(mlc_step_ctx *) {}

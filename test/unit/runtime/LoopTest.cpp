@@ -140,23 +140,12 @@ protected:
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  struct Result {
-    int status;
-    std::string out, err;
-  };
+  using Result = mlcrt::test::MainResult;
 
   Result run(std::vector<std::string> args, mlc_step_fn train = trainStep, mlc_step_fn apply = nullptr) {
     json_ = manifest_.dump();
     mlc_plan plan{MLC_PLAN_ABI_VERSION, json_.c_str(), train, apply, evalStep};
-    args.insert(args.begin(), "exp");
-    std::vector<char *> argv;
-    for (std::string &a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    testing::internal::CaptureStdout();
-    testing::internal::CaptureStderr();
-    int status = mlcrt_main(&plan, int(args.size()), argv.data());
-    std::string out = testing::internal::GetCapturedStdout();
-    return {status, out, testing::internal::GetCapturedStderr()};
+    return mlcrt::test::runMain(plan, std::move(args), "exp");
   }
 
   std::string read(const fs::path &path) {

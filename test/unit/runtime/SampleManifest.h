@@ -2,11 +2,33 @@
 // CSV classifier. Tests break one key at a time to check each message.
 #pragma once
 
+#include "abi/plan.h"
+
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 namespace mlcrt::test {
+
+struct MainResult {
+  int status;
+  std::string out, err;
+};
+
+/// Runs mlcrt_main as an executable named `program` would, capturing what it prints.
+inline MainResult runMain(const mlc_plan &plan, std::vector<std::string> args, const std::string &program) {
+  args.insert(args.begin(), program);
+  std::vector<char *> argv;
+  for (std::string &a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  int status = mlcrt_main(&plan, int(args.size()), argv.data());
+  std::string out = testing::internal::GetCapturedStdout();
+  return {status, out, testing::internal::GetCapturedStderr()};
+}
 
 inline nlohmann::ordered_json sampleManifest(const std::string &csvPath = "/nonexistent/iris.csv") {
   using J = nlohmann::ordered_json;
