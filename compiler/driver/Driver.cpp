@@ -96,7 +96,7 @@ void warnAboutTarget(const sema::CheckedExperiment &exp, Diagnostics &diags) {
   // so once, rather than let a run look as if it stopped early or saved.
   std::vector<std::string> ignored;
   Loc first;
-  for (const char *section : {"early_stop", "checkpoint", "track", "sweep"}) {
+  for (const char *section : {"sweep"}) {
     auto it = exp.fields.find(section);
     if (it == exp.fields.end() || !it->second.loc.valid()) continue;
     ignored.push_back(std::string("`") + section + "`");

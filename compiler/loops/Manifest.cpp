@@ -1,5 +1,7 @@
 #include "loops/Manifest.h"
 
+#include "loops/ManifestConfig.h"
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -62,6 +64,7 @@ public:
     runtimeKey("trainer.batch", j["trainer"]["batch"], 1, "samples per step");
     runtimeKey("trainer.seed", j["trainer"]["seed"], std::nullopt, "seed of initialisation, shuffling and dropout");
     runtimeKey("data.seed", j["data"]["seed"], std::nullopt, "seed of the train/val/test split");
+    addRunConfig(j, exp_, m_);
 
     j["state_bytes"] = p_.stateBytes;
     j["state"] = json::array();

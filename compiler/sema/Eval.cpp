@@ -330,7 +330,7 @@ std::optional<Value> Evaluator::evalBinary(const ast::Expr &e, const Type *expec
   }
   if (op == "on") {
     Type notifier = Type::decl("notifier");
-    Type events = Type::listOf(Type::enumOf({"start", "finish", "failure", "best", "epoch"}));
+    Type events = Type::listOf(Type::enumOf({"start", "finish", "failure", "early_stop", "best", "epoch"}));
     auto a = eval(*e.lhs, &notifier, scope), b = eval(*e.rhs, &events, scope);
     if (!a || !b) return std::nullopt;
     if (b->kind != Value::List) {  // `on failure` without brackets

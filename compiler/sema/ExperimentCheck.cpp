@@ -28,6 +28,12 @@ Value enumValue(std::string s) {
   v.s = std::move(s);
   return v;
 }
+Value boolValue(bool b) {
+  Value v;
+  v.kind = Value::Bool;
+  v.b = b;
+  return v;
+}
 Value stringValue(std::string s) {
   Value v;
   v.kind = Value::String;
@@ -113,14 +119,17 @@ private:
         {"min_delta", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}},
         {"stop_below", Type::of(Type::Float), false, {}, nullptr, {}},
         {"stop_above", Type::of(Type::Float), false, {}, nullptr, {}},
+        {"divergence", Type::of(Type::Float), false, {}, nullptr, {}},
+        {"check_finite", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}},
     };
     std::vector<FieldSpec> checkpoint = {
         {"monitor", metric, false, {}, nullptr, {}},
         {"mode", mode, false, {}, nullptr, {}},
         {"top_k", Type::of(Type::Int), false, nonNegative(), constant(intValue(1)), {}},
-        {"every", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
+        {"every", Type::decl("interval"), false, {}, callDefault(eval_, "epoch"), {}},
+        {"save_last", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}},
         {"resume", Type::enumOf({"auto", "never", "must"}), false, {}, constant(enumValue("auto")), {}},
-        {"dir", Type::of(Type::String), false, {}, constant(stringValue("checkpoints")), {}},
+        {"dir", Type::of(Type::Template), false, {}, constant(stringValue("{model}/{data}/{model.int_params}-bs{batch}")), {}},
     };
     std::vector<FieldSpec> track = {
         {"project", Type::of(Type::Template), false, {}, constant(stringValue("{model}-{data}")), {}},
@@ -356,6 +365,9 @@ private:
     const Value &track = exp.fields.at("track").value;
     for (const char *name : {"project", "run"})
       if (const Value *t = track.arg(name)) ok &= checkTemplate(p_, *t, allowed);
+    auto checkpoint = exp.fields.find("checkpoint");
+    if (checkpoint != exp.fields.end())
+      if (const Value *t = checkpoint->second.value.arg("dir")) ok &= checkTemplate(p_, *t, allowed);
     return ok;
   }
 
