@@ -17,7 +17,7 @@ namespace mlcrt {
 
 namespace {
 
-const char *const kModes[] = {"fit", "test", "predict"};
+const char *const kModes[] = {"fit", "train", "test", "predict"};
 
 struct OptionInfo {
   const char *name, *arg, *doc;
@@ -27,10 +27,14 @@ struct OptionInfo {
 const OptionInfo kOptions[] = {
     {"threads", "N", "worker threads for the math (default: the hardware threads, {})"},
     {"seed", "N", "seed of initialisation, dropout and data order (the same as trainer.seed=N)"},
-    {"root", "DIR", "directory that predictions.csv goes to, created if missing (default: .)"},
+    {"root", "DIR", "directory of every output: train/ (checkpoints), test/, runs/, mlruns/ (default: .)"},
+    {"ckpt", "WHICH", "test, predict: the weights: best, last, init (untrained) or a checkpoint path (default: the final model)"},
     {"input", "FILE", "predict: a CSV of the feature columns, one sample a row, instead of the test split"},
     {"save-state", "FILE", "after fit: write the trained state's raw bytes to FILE"},
     {"load-state", "FILE", "start from the raw state bytes in FILE (from --save-state) instead of initialising"},
+    {"resume", nullptr, "continue from the newest valid checkpoint of this run (fails when there is none)"},
+    {"plan", nullptr, "print parameters, FLOPs per step, memory and output paths, and stop"},
+    {"dry-run", nullptr, "check the configuration and the data and print what would run, writing nothing"},
     {"bench", nullptr, "after fit: print `bench: samples=N train_seconds=S samples_per_second=X first_step_ms=T` (train steps only)"},
     {"help", nullptr, "print this help"},
     {"version", nullptr, "print the version"},
@@ -127,12 +131,52 @@ void checkValue(Override &o) {
       usage(fmt::format("`{}` expects one of {}, got `{}`{}", o.key, list, o.text, didYouMean(o.text, e.values)));
     }
     o.number = double(it - e.values.begin());
+  } else if (e.type == "metric") {
+    if (std::find(e.values.begin(), e.values.end(), o.text) == e.values.end())
+      usage(fmt::format("`{}` expects a metric this experiment produces, got `{}`{}", o.key, o.text,
+                        didYouMean(o.text, e.values)));
+  } else if (e.type == "interval") {
+    if (!parseInterval(o.text))
+      usage(fmt::format("`{}` expects `epoch`, `epoch(n)`, `steps(n)` or `minutes(x)` with n > 0, got `{}`", o.key,
+                        o.text));
   }
   if ((e.type == "int" || e.type == "float") && !inRange(e, o.number)) {
     std::string range = rangeText(e);
     usage(fmt::format("`{}` must be {}{}, got `{}`", o.key, range[0] == '[' || range[0] == '(' ? "in " : "", range,
                       o.text));
   }
+}
+
+// early_stop.*, checkpoint.*, track.*: the sections the runtime carries out.
+bool applyLifecycleOverride(Manifest &m, const Override &o) {
+  const std::string &k = o.key;
+  if (k.rfind("early_stop.", 0) == 0) {
+    if (!m.earlyStop) return false;
+    EarlyStopSpec &e = *m.earlyStop;
+    if (k == "early_stop.monitor") e.monitor = o.text;
+    else if (k == "early_stop.mode") e.mode = o.text;
+    else if (k == "early_stop.patience") e.patience = o.integer;
+    else if (k == "early_stop.min_delta") e.minDelta = o.number;
+    else if (k == "early_stop.stop_below") e.stopBelow = o.number;
+    else if (k == "early_stop.stop_above") e.stopAbove = o.number;
+    else if (k == "early_stop.divergence") e.divergence = o.number;
+    else if (k == "early_stop.check_finite") e.checkFinite = o.number != 0;
+    else return false;
+    return true;
+  }
+  CheckpointSpec &c = m.checkpoint;
+  if (k == "checkpoint.monitor") c.monitor = o.text;
+  else if (k == "checkpoint.mode") c.mode = o.text;
+  else if (k == "checkpoint.top_k") c.topK = o.integer;
+  else if (k == "checkpoint.every") c.every = *parseInterval(o.text);
+  else if (k == "checkpoint.save_last") c.saveLast = o.number != 0;
+  else if (k == "checkpoint.resume") c.resume = o.text;
+  else if (k == "checkpoint.dir") c.dir = o.text;
+  else if (k == "track.project") m.track.project = o.text;
+  else if (k == "track.run") m.track.run = o.text;
+  else if (k == "track.dir") m.track.dir = o.text;
+  else return false;
+  return true;
 }
 
 const OptionInfo *findOption(const std::string &name) {
@@ -181,8 +225,9 @@ Options parseCommandLine(const Manifest &manifest, const std::vector<std::string
         for (const OptionInfo &o : kOptions) names.push_back(std::string("--") + o.name);
         usage(fmt::format("unknown option `--{}`{}", name, didYouMean("--" + name, names)));
       }
-      if (!info->arg && name == "bench" && eq == std::string::npos) {
-        options.bench = true;
+      if (!info->arg && eq == std::string::npos) {
+        (name == "bench" ? options.bench : name == "resume" ? options.resume : name == "plan" ? options.plan
+                                                                                          : options.dryRun) = true;
         continue;
       }
       if (!info->arg) usage(fmt::format("`--{}` takes no value", name));
@@ -215,6 +260,7 @@ Options parseCommandLine(const Manifest &manifest, const std::vector<std::string
       } else {
         if (value.empty()) usage(fmt::format("`--{}` needs a non-empty value", name));
         (name == "root"         ? options.root
+         : name == "ckpt"       ? options.ckpt
          : name == "input"      ? options.input
          : name == "save-state" ? options.saveState
                                 : options.loadState) = value;
@@ -232,17 +278,21 @@ Options parseCommandLine(const Manifest &manifest, const std::vector<std::string
         for (const SchemaEntry &e : manifest.schema) keys.push_back(e.key);
         usage(fmt::format("unknown key `{}`{}", o.key, didYouMean(o.key, keys)));
       }
+      if (o.entry->fixed)
+        usage(fmt::format("`{}` is fixed when the experiment is compiled (it shapes the step program); change it in "
+                          "the spec and compile again",
+                          o.key));
       checkValue(o);
       options.overrides.push_back(std::move(o));
     } else {
       std::vector<std::string> modes(std::begin(kModes), std::end(kModes));
       if (std::find(modes.begin(), modes.end(), a) == modes.end())
-        usage(fmt::format("unknown mode `{}`{} (modes: fit, test, predict; a key needs `key=value`)", a,
+        usage(fmt::format("unknown mode `{}`{} (modes: fit, train, test, predict; a key needs `key=value`)", a,
                           didYouMean(a, modes)));
       if (modeGiven) usage(fmt::format("two modes given: `{}` and `{}`", modeText, a));
       modeGiven = true;
       modeText = a;
-      options.mode = a == "fit" ? Mode::Fit : a == "test" ? Mode::Test : Mode::Predict;
+      options.mode = a == "fit" || a == "train" ? Mode::Fit : a == "test" ? Mode::Test : Mode::Predict;
     }
   }
 
@@ -258,23 +308,34 @@ Options parseCommandLine(const Manifest &manifest, const std::vector<std::string
     usage("`--input` needs the `predict` mode");
   if (!options.saveState.empty() && options.mode != Mode::Fit && options.mode != Mode::FitTest)
     usage("`--save-state` needs a mode that fits (`fit`, or no mode)");
+  if (!options.ckpt.empty() && options.mode != Mode::Test && options.mode != Mode::Predict)
+    usage("`--ckpt` needs the `test` or `predict` mode");
+  if (options.resume && options.mode != Mode::Fit && options.mode != Mode::FitTest)
+    usage("`--resume` needs a mode that fits (`fit`, or no mode)");
   return options;
 }
 
 std::vector<std::string> applyOverrides(Manifest &manifest, const Options &options) {
   std::vector<std::string> warnings;
   for (const Override &o : options.overrides) {
-    if (o.entry && o.entry->hparam >= 0) {
+    if (o.entry && o.entry->hparam >= 0)
       for (HParamSpec &h : manifest.hparams)
         if (h.slot == o.entry->hparam) h.value = o.number;
-      continue;
-    }
+    // Numbers as the compiler writes them, so `lr=3e-4` names a run as
+    // `lr=0.0003` in the spec would.
+    std::string type = o.entry ? o.entry->type : "";
+    manifest.setConfig(o.key, type == "float" ? fmt::format("{}", o.number)
+                              : type == "int" ? std::to_string(o.integer)
+                                              : o.text);
+    if (o.entry && o.entry->hparam >= 0) continue;
     if (o.key == "trainer.epochs") manifest.epochs = o.integer;
     else if (o.key == "trainer.batch") manifest.batch = o.integer;
     else if (o.key == "trainer.accumulate") manifest.accumulate = o.integer;
     else if (o.key == "trainer.seed") manifest.seed = uint64_t(o.integer);
     else if (o.key == "data.seed") manifest.data.seed = uint64_t(o.integer);
-    else warnings.push_back(fmt::format("`{}` has no effect in this runtime yet; it is ignored", o.key));
+    else if (o.key == "trainer.val_every") manifest.valEvery = o.integer;
+    else if (!applyLifecycleOverride(manifest, o))
+      warnings.push_back(fmt::format("`{}` has no effect in this runtime yet; it is ignored", o.key));
   }
   // Values the schema does not bound could still not run.
   if (manifest.epochs < 1) throw UsageError(fmt::format("`trainer.epochs` must be >= 1, got `{}`", manifest.epochs));
@@ -285,7 +346,7 @@ std::vector<std::string> applyOverrides(Manifest &manifest, const Options &optio
 }
 
 std::string helpText(const Manifest &m, const std::string &program) {
-  std::string out = fmt::format("usage: {} [fit|test|predict] [options] [key=value ...]\n\n", program);
+  std::string out = fmt::format("usage: {} [fit|train|test|predict] [options] [key=value ...]\n\n", program);
   out += fmt::format("Experiment `{}`", m.experiment);
   if (!m.model.empty()) out += fmt::format(": model `{}`", m.model);
   if (!m.dataName.empty()) out += fmt::format(" on data `{}`", m.dataName);
@@ -295,9 +356,9 @@ std::string helpText(const Manifest &m, const std::string &program) {
   if (!m.source.empty()) out += fmt::format("compiled from {}\n", m.source);
 
   out += "\nmodes:\n"
-         "  fit        train on the train split, evaluating the val split after every epoch\n"
-         "  test       evaluate the test split\n"
-         "  predict    write the predictions for the test split (or --input) to ROOT/predictions.csv\n"
+         "  fit        train on the train split, evaluating the val split after every epoch (also: train)\n"
+         "  test       evaluate the test split with the final model (or --ckpt)\n"
+         "  predict    write the predictions for the test split (or --input) to ROOT/test/.../predictions.csv\n"
          "  (none)     fit, then test\n"
          "The run ends with one line on standard output: `split.metric=value` for each final metric.\n";
 
@@ -314,6 +375,7 @@ std::string helpText(const Manifest &m, const std::string &program) {
   } else {
     size_t keyWidth = 3, typeWidth = 4, defaultWidth = 7, rangeWidth = 5;
     for (const SchemaEntry &e : m.schema) {
+      if (e.fixed) continue;
       keyWidth = std::max(keyWidth, e.key.size());
       typeWidth = std::max(typeWidth, e.type.size());
       defaultWidth = std::max(defaultWidth, e.defaultText.empty() ? 4 : e.defaultText.size());
@@ -328,10 +390,15 @@ std::string helpText(const Manifest &m, const std::string &program) {
     };
     row("KEY", "TYPE", "DEFAULT", "RANGE", "");
     for (const SchemaEntry &e : m.schema) {
+      if (e.fixed) continue;
       std::string range = rangeText(e);
       row(e.key, e.type, e.defaultText.empty() ? "none" : e.defaultText, range.empty() ? "-" : range, e.doc);
     }
   }
+  std::string fixed;
+  for (const SchemaEntry &e : m.schema)
+    if (e.fixed) fixed += (fixed.empty() ? "" : ", ") + e.key;
+  if (!fixed.empty()) out += "\nfixed when compiled (change the spec and compile again):\n  " + fixed + "\n";
   out += "\nexit status: 0 success, 1 a run-time error (data, files), 2 a usage error\n";
   return out;
 }

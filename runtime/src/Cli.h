@@ -1,5 +1,5 @@
 // The command line of a compiled experiment:
-//   ./exp [fit|test|predict] [options] [key=value ...]
+//   ./exp [fit|train|test|predict] [options] [key=value ...]
 // Every key=value is checked against the manifest's schema before anything
 // runs, so a typo costs nothing but a message.
 #pragma once
@@ -39,6 +39,10 @@ struct Options {
   std::string loadState;  // start from these raw state bytes instead of the initialisation
   bool help = false, version = false;
   bool bench = false;     // print the throughput of fit's train steps
+  bool resume = false;    // --resume: continue from the newest valid checkpoint, or fail
+  std::string ckpt;       // test/predict: best | last | a checkpoint path (default: the final model)
+  bool plan = false;      // print the plan (parameters, FLOPs, memory, paths) and stop
+  bool dryRun = false;    // check the configuration and the data, print what would run, write nothing
   std::vector<Override> overrides;  // in command-line order, `--seed` included as `trainer.seed`
 };
 

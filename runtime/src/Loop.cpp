@@ -1,6 +1,8 @@
 #include "src/Loop.h"
 
 #include "src/Batcher.h"
+#include "src/FileIO.h"
+#include "src/Lifecycle.h"
 #include "src/Metrics.h"
 
 #include <fmt/format.h>
@@ -54,29 +56,6 @@ int64_t checkedMul(int64_t a, int64_t b, const char *what) {
 }
 
 int64_t ceilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }  // no overflow near INT64_MAX
-
-// Writes through a temporary file in the same directory and renames it into
-// place, so a reader never sees half a file and a failed run leaves the old one.
-void writeAtomically(const std::filesystem::path &path, const std::string &bytes) {
-  std::filesystem::path tmp = path;
-  tmp += fmt::format(".tmp.{}", ::getpid());
-  FILE *f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw Error(fmt::format("cannot write `{}`: {}", path.string(), std::strerror(errno)));
-  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  int e = errno;
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    e = errno;
-  }
-  if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    e = errno;
-  }
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("cannot write `{}`: {}", path.string(), std::strerror(e)));
-  }
-}
 
 class Runner {
 public:
@@ -135,7 +114,7 @@ public:
   int64_t trainSamples = 0;
 
   void saveState(const std::string &path) const {
-    writeAtomically(path, std::string(state_.get(), size_t(m_.stateBytes)));
+    writeFileAtomically(path, std::string_view(state_.get(), size_t(m_.stateBytes)));
   }
 
   // A background thread gathering the next batch pays off when a core is
@@ -148,8 +127,10 @@ public:
     return cores > unsigned(threads_) && m_.batch * split.table->featureWidth >= (int64_t(1) << 16);
   }
 
-  /// Trains for every epoch; returns the last epoch's train loss and val metrics.
-  Metrics fit(const Splits &data) {
+  /// Trains for every epoch; returns the last epoch's train loss and val
+  /// metrics. With a lifecycle: resumes, checkpoints, tracks and stops
+  /// early through it; `status` says how the fit ended.
+  Metrics fit(const Splits &data, Lifecycle *life, std::string &status, std::string &reason) {
     const Split &train = data.train;
     if (train.size() == 0) throw Error("the train split is empty: there is nothing to fit");
     checkSplit(train, "train");
@@ -158,15 +139,29 @@ public:
 
     const int64_t n = train.size(), accumulate = m_.accumulate;
     // ceil(ceil(n / batch) / accumulate) = ceil(n / (batch * accumulate)).
-    totalSteps_ = checkedMul(m_.epochs, ceilDiv(ceilDiv(n, m_.batch), accumulate), "number of steps");
+    const int64_t stepsPerEpoch = ceilDiv(ceilDiv(n, m_.batch), accumulate);
+    totalSteps_ = checkedMul(m_.epochs, stepsPerEpoch, "number of steps");
     Metrics last;
-    for (int64_t epoch = 0; epoch < m_.epochs; ++epoch) {
+    TrainPosition pos;
+    status = "finished";
+    if (life && life->beginFit(state_.get(), pos, totalSteps_, stepsPerEpoch, last)) return last;
+    step_ = pos.step;
+    micro_ = pos.micro;
+    const double secondsBefore = pos.trainSeconds;
+    const int64_t firstEpoch = pos.epoch;
+    int64_t samplesHere = 0, epochsDone = pos.epoch;
+    for (int64_t epoch = firstEpoch; epoch < m_.epochs && reason.empty(); ++epoch) {
       auto start = std::chrono::steady_clock::now();
-      if (epoch == 0) firstStepSeconds = std::chrono::duration<double>(start - kProcessStart).count();
-      Batcher batcher(train, shuffledOrder(n, m_.seed, uint64_t(epoch)), m_.batch, prefetch(train));
+      if (epoch == firstEpoch) firstStepSeconds = std::chrono::duration<double>(start - kProcessStart).count();
+      // A resumed epoch skips the batches it already trained on: batches
+      // are consecutive runs of the epoch's order, so the rest is the same.
+      std::vector<int64_t> order = shuffledOrder(n, m_.seed, uint64_t(epoch));
+      int64_t batchIndex = epoch == firstEpoch ? pos.batch : 0;
+      order.erase(order.begin(), order.begin() + std::min<int64_t>(n, batchIndex * m_.batch));
+      Batcher batcher(train, std::move(order), m_.batch, prefetch(train));
       Batch batch;
-      double lossSum = 0;
-      int64_t seen = 0, pending = 0, lastSize = 0;
+      double lossSum = epoch == firstEpoch ? pos.lossSum : 0;
+      int64_t seen = epoch == firstEpoch ? pos.seen : 0, pending = 0, lastSize = 0;
       while (batcher.next(batch)) {
         load(batch);
         setCounters();
@@ -174,33 +169,58 @@ public:
         ctx_.micro = micro_;
         plan_.train_step(&ctx_);
         ++micro_;
-        lossSum += double(lossValue()) * double(batch.size);
+        float loss = lossValue();
+        lossSum += double(loss) * double(batch.size);
         seen += batch.size;
+        samplesHere += batch.size;
         lastSize = batch.size;
+        ++batchIndex;
         if (!plan_.apply_step) {
           ++step_;  // train_step updated the parameters itself
         } else if (++pending == accumulate) {
           apply(lastSize);
           pending = 0;
         }
+        if (life && pending == 0) {
+          double now = secondsBefore + trainSeconds +
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          reason = life->afterStep(state_.get(), {epoch, batchIndex, step_, micro_, lossSum, seen, now}, loss,
+                                   samplesHere);
+          if (!reason.empty()) break;
+        }
       }
       // A last group shorter than `accumulate` still makes an update, as
       // total_steps counts it.
-      if (pending) apply(lastSize);
+      if (pending && reason.empty()) apply(lastSize);
       trainSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       trainSamples += seen;
+      if (!reason.empty()) {
+        status = life->signalStatus() ? "killed" : "failed";
+        break;
+      }
 
       last = {{"train.loss", lossSum / double(std::max<int64_t>(seen, 1))}};
-      if (val) {
+      if (val && ((epoch + 1) % m_.valEvery == 0 || epoch + 1 == m_.epochs)) {
         Metrics v = evaluate(*val, "val", nullptr);
         last.insert(last.end(), v.begin(), v.end());
       }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::cerr << fmt::format("epoch {}/{} {} ({:.2f} s)\n", epoch + 1, m_.epochs, formatMetrics(last), seconds)
-                << std::flush;
+      if (!life) {
+        std::cerr << fmt::format("epoch {}/{} {} ({:.2f} s)\n", epoch + 1, m_.epochs, formatMetrics(last), seconds)
+                  << std::flush;
+        continue;
+      }
+      reason = life->afterEpoch(state_.get(), {epoch + 1, 0, step_, micro_, 0, 0, secondsBefore + trainSeconds}, last);
+      if (!reason.empty()) status = life->signalStatus() ? "killed" : "early_stop";
+      epochsDone = epoch + 1;
     }
+    if (life && status != "failed")
+      life->endFit(state_.get(), {epochsDone, 0, step_, micro_, 0, 0, secondsBefore + trainSeconds}, last, status,
+                   reason);
     return last;
   }
+
+  char *state() { return state_.get(); }
 
   /// Runs eval_step over `split` in order; fills `outputs` (samples x output
   /// width) when given. Without `score` (no labels) it computes no metrics.
@@ -457,7 +477,15 @@ Table readInputCsv(const std::string &path, char delimiter, int64_t featureWidth
   return t;
 }
 
-void runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options &options, const Splits &data) {
+int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options &options, const Splits &data) {
+  if (options.plan || options.dryRun) {
+    std::cout << planText(manifest, options, data.train.size()) << std::flush;
+    if (options.dryRun)
+      std::cout << fmt::format("dry run: the configuration and the data check out; nothing was {}\n",
+                               options.mode == Mode::Test || options.mode == Mode::Predict ? "evaluated" : "trained")
+                << std::flush;
+    return 0;
+  }
   // Denormal floats cost a hundred cycles an operation on x86: Adam's first
   // moment of a unit whose gradient is zero decays into them within a few
   // hundred steps and slows the whole update down several times. Flushing
@@ -488,55 +516,75 @@ void runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options
   if (options.loadState.empty()) runner.initState();
   else runner.loadState(options.loadState);
 
+  const bool fits = options.mode == Mode::Fit || options.mode == Mode::FitTest;
+  Lifecycle life(manifest, options, fits ? "fit" : options.mode == Mode::Test ? "test" : "predict");
+  int exitStatus = 0;
   Metrics final;
-  switch (options.mode) {
-  case Mode::Fit:
-  case Mode::FitTest: {
-    if (!options.saveState.empty()) {
-      // Found out before training, not after it.
-      std::filesystem::path dir = std::filesystem::path(options.saveState).parent_path();
-      std::error_code ec;
-      if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
-        throw Error(fmt::format("cannot write `{}`: no directory `{}`", options.saveState, dir.string()));
+  try {
+    if (!fits && options.input.empty()) testSplit(data, options.mode);  // before looking for weights
+    if (!fits && options.loadState.empty()) life.loadWeights(runner.state(), options.ckpt);
+    switch (options.mode) {
+    case Mode::Fit:
+    case Mode::FitTest: {
+      if (!options.saveState.empty()) {
+        // Found out before training, not after it.
+        std::filesystem::path dir = std::filesystem::path(options.saveState).parent_path();
+        std::error_code ec;
+        if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+          throw Error(fmt::format("cannot write `{}`: no directory `{}`", options.saveState, dir.string()));
+      }
+      std::string status, reason;
+      final = runner.fit(data, &life, status, reason);
+      if (status == "failed") throw Error(reason);
+      if (status == "killed") {
+        std::cerr << fmt::format("{}: wrote a checkpoint in `{}`; continue with `--resume`\n", reason,
+                                 life.runDir().string())
+                  << std::flush;
+        return life.signalStatus();
+      }
+      if (options.bench)
+        std::cout << fmt::format("bench: samples={} train_seconds={:.4f} samples_per_second={:.0f} first_step_ms={:.2f}\n",
+                                 runner.trainSamples, runner.trainSeconds,
+                                 double(runner.trainSamples) / std::max(runner.trainSeconds, 1e-9),
+                                 runner.firstStepSeconds * 1000);
+      if (!options.saveState.empty()) runner.saveState(options.saveState);
+      if (options.mode == Mode::FitTest && data.named("test")) {
+        Metrics t = runner.evaluate(*data.named("test"), "test", nullptr);
+        life.recordTest(t);
+        final.insert(final.end(), t.begin(), t.end());
+      }
+      break;
     }
-    final = runner.fit(data);
-    if (options.bench)
-      std::cout << fmt::format("bench: samples={} train_seconds={:.4f} samples_per_second={:.0f} first_step_ms={:.2f}\n",
-                               runner.trainSamples, runner.trainSeconds,
-                               double(runner.trainSamples) / std::max(runner.trainSeconds, 1e-9),
-                               runner.firstStepSeconds * 1000);
-    if (!options.saveState.empty()) runner.saveState(options.saveState);
-    if (options.mode == Mode::FitTest && data.named("test")) {
-      Metrics t = runner.evaluate(*data.named("test"), "test", nullptr);
-      final.insert(final.end(), t.begin(), t.end());
+    case Mode::Test:
+      final = runner.evaluate(testSplit(data, options.mode), "test", nullptr);
+      life.recordTest(final);
+      life.endEvaluation(final);
+      break;
+    case Mode::Predict: {
+      std::vector<float> outputs;
+      std::string csv;
+      if (options.input.empty()) {
+        const Split &test = testSplit(data, options.mode);
+        final = runner.evaluate(test, "test", &outputs);
+        csv = runner.predictionsCsv(test, outputs);
+      } else {
+        runner.evaluate(input, "input", &outputs, false);
+        csv = runner.predictionsCsv(input, outputs);
+      }
+      std::filesystem::path out = life.testDir() / "predictions.csv";
+      writeFileAtomically(out, csv);
+      std::cerr << fmt::format("wrote {}\n", out.string()) << std::flush;
+      life.endEvaluation(final);
+      break;
     }
-    break;
-  }
-  case Mode::Test:
-    final = runner.evaluate(testSplit(data, options.mode), "test", nullptr);
-    break;
-  case Mode::Predict: {
-    std::vector<float> outputs;
-    std::string csv;
-    if (options.input.empty()) {
-      const Split &test = testSplit(data, options.mode);
-      final = runner.evaluate(test, "test", &outputs);
-      csv = runner.predictionsCsv(test, outputs);
-    } else {
-      runner.evaluate(input, "input", &outputs, false);
-      csv = runner.predictionsCsv(input, outputs);
     }
-    std::filesystem::path root(options.root);
-    std::error_code ec;
-    std::filesystem::create_directories(root, ec);
-    if (ec) throw Error(fmt::format("cannot create `{}`: {}", options.root, ec.message()));
-    writeAtomically(root / "predictions.csv", csv);
-    std::cerr << fmt::format("wrote {}\n", (root / "predictions.csv").string()) << std::flush;
-    break;
-  }
+  } catch (const std::exception &e) {
+    life.failed(e.what());
+    throw;
   }
   // Predictions for --input have no labels, hence no metrics and no line.
   if (!final.empty()) std::cout << formatMetrics(final) << '\n' << std::flush;
+  return exitStatus;
 }
 
 }  // namespace mlcrt

@@ -14,7 +14,8 @@ using Metrics = std::vector<std::pair<std::string, double>>;  // `split.metric` 
 /// Runs options.mode: progress goes to stderr, one line of final metrics
 /// (`split.metric=value ...`) to stdout, files under options.root. Throws
 /// Error on anything the data, the plan or the file system gets wrong.
-void runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options &options, const Splits &data);
+/// Returns the exit status: 0, or 128 + the signal that stopped a fit.
+int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options &options, const Splits &data);
 
 /// `train.loss=0.1234 val.accuracy=0.9722`: four decimals, space-separated.
 std::string formatMetrics(const Metrics &metrics);

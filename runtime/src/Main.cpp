@@ -58,8 +58,7 @@ extern "C" int mlcrt_main(const mlc_plan *plan, int argc, char **argv) {
     }
     for (const std::string &warning : applyOverrides(manifest, options)) std::cerr << "warning: " << warning << '\n';
     Splits data = loadData(manifest.data);
-    runExperiment(*plan, manifest, options, data);
-    return 0;
+    return runExperiment(*plan, manifest, options, data);
   } catch (const UsageError &e) {
     report(e.what());
     return 2;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <initializer_list>
 #include <limits>
@@ -229,9 +230,11 @@ SchemaEntry parseSchemaEntry(const Json &e, const std::string &at) {
   if (!e.is_object()) wrongType(at, "an object", e);
   SchemaEntry s;
   s.key = text(e, at, "key");
-  s.type = oneOf(e, at, "type", {"int", "float", "bool", "string", "enum"});
+  s.type = oneOf(e, at, "type", {"int", "float", "bool", "string", "enum", "metric", "interval", "template"});
   s.doc = text(e, at, "doc", "");
-  if (s.type == "enum") {
+  s.fixed = boolean(e, at, "fixed", false);
+  s.optional = boolean(e, at, "optional", false);
+  if (s.type == "enum" || s.type == "metric") {
     const Json &values = *array(e, at, "values", true);
     for (size_t i = 0; i < values.size(); ++i) s.values.push_back(text(values[i], fmt::format("{}.values[{}]", at, i)));
     if (s.values.empty()) fail(fmt::format("`{}.values` is empty", at));
@@ -245,8 +248,9 @@ SchemaEntry parseSchemaEntry(const Json &e, const std::string &at) {
       if (!d->is_boolean()) wrongType(path, "a boolean", *d);
       s.defaultNumber = d->get<bool>() ? 1 : 0;
       s.defaultText = d->get<bool>() ? "true" : "false";
-    } else {
-      s.defaultText = text(*d, path);
+    } else if (s.type == "interval" || s.type == "template" || s.type == "string" || s.type == "metric" ||
+               s.type == "enum") {
+      s.defaultText = d->is_string() ? d->get<std::string>() : d->dump();
       for (size_t i = 0; i < s.values.size(); ++i)
         if (s.values[i] == s.defaultText) s.defaultNumber = double(i);
     }
@@ -257,6 +261,111 @@ SchemaEntry parseSchemaEntry(const Json &e, const std::string &at) {
   s.maxOpen = boolean(e, at, "max_open", false);
   s.hparam = int(integer(e, at, "hparam", 0, -1));
   return s;
+}
+
+// The value of a config key as a template shows it: strings bare.
+ConfigEntry configEntry(const std::string &key, const Json &v) {
+  if (v.is_boolean()) return {key, v.get<bool>() ? "true" : "false", "bool"};
+  if (v.is_number_integer()) return {key, v.dump(), "int"};
+  if (v.is_number()) return {key, fmt::format("{}", v.get<double>()), "float"};
+  if (v.is_string()) return {key, v.get<std::string>(), "string"};
+  return {key, v.dump(), "string"};
+}
+
+std::optional<double> optionalNumber(const Json &obj, const std::string &parent, const char *key) {
+  const Json *v = find(obj, parent, key, false);
+  if (!v) return std::nullopt;
+  return number(*v, join(parent, key));
+}
+
+void parseLifecycle(const Json &root, Manifest &m) {
+  const Json *life = find(root, "", "lifecycle", false);
+  if (!life || !life->contains("track")) m.track.sinks = {SinkSpec{"console", 1, ""}};  // mlc's default block
+  if (!life) return;
+  if (!life->is_object()) wrongType("lifecycle", "an object", *life);
+  if (const Json *es = find(*life, "lifecycle", "early_stop", false)) {
+    const std::string p = "lifecycle.early_stop";
+    EarlyStopSpec e;
+    e.monitor = text(*es, p, "monitor");
+    e.mode = oneOf(*es, p, "mode", {"min", "max"}, "min");
+    e.patience = integer(*es, p, "patience", 1, 5);
+    e.minDelta = optionalNumber(*es, p, "min_delta").value_or(0);
+    e.stopBelow = optionalNumber(*es, p, "stop_below");
+    e.stopAbove = optionalNumber(*es, p, "stop_above");
+    e.divergence = optionalNumber(*es, p, "divergence");
+    e.checkFinite = boolean(*es, p, "check_finite", true);
+    m.earlyStop = e;
+  }
+  if (const Json *c = find(*life, "lifecycle", "checkpoint", false)) {
+    const std::string p = "lifecycle.checkpoint";
+    CheckpointSpec &k = m.checkpoint;
+    k.monitor = text(*c, p, "monitor", k.monitor);
+    k.mode = oneOf(*c, p, "mode", {"min", "max"}, "min");
+    k.topK = integer(*c, p, "top_k", 0, 1);
+    if (const Json *every = find(*c, p, "every", false)) {
+      k.every.unit = oneOf(*every, p + ".every", "unit", {"epoch", "steps", "minutes"});
+      k.every.n = number(*find(*every, p + ".every", "n", true), p + ".every.n");
+      if (!(k.every.n > 0) || !std::isfinite(k.every.n)) fail(fmt::format("`{}.every.n` must be > 0", p));
+    }
+    k.saveLast = boolean(*c, p, "save_last", true);
+    k.resume = oneOf(*c, p, "resume", {"auto", "never", "must"}, "auto");
+    k.dir = text(*c, p, "dir", k.dir);
+  }
+  if (const Json *t = find(*life, "lifecycle", "track", false)) {
+    const std::string p = "lifecycle.track";
+    TrackSpec &k = m.track;
+    k.project = text(*t, p, "project", k.project);
+    k.run = text(*t, p, "run", k.run);
+    k.dir = text(*t, p, "dir", k.dir);
+    if (const Json *sinks = array(*t, p, "sinks", false))
+      for (size_t i = 0; i < sinks->size(); ++i) {
+        std::string at = fmt::format("{}.sinks[{}]", p, i);
+        SinkSpec s;
+        s.kind = oneOf((*sinks)[i], at, "kind", {"console", "jsonl", "csv_log", "tensorboard", "mlflow"});
+        s.every = integer((*sinks)[i], at, "every", 1, 1);
+        s.uri = text((*sinks)[i], at, "uri", "mlruns");
+        k.sinks.push_back(s);
+      }
+    if (const Json *notify = array(*t, p, "notify", false))
+      for (size_t i = 0; i < notify->size(); ++i) {
+        std::string at = fmt::format("{}.notify[{}]", p, i);
+        const Json &n = (*notify)[i];
+        NotifierSpec s;
+        s.kind = oneOf(n, at, "kind", {"webhook", "command"});
+        s.target = text(n, at, "target", "");
+        s.targetEnv = text(n, at, "target_env", "");
+        if (const Json *events = array(n, at, "events", true))
+          for (size_t e = 0; e < events->size(); ++e) s.events.push_back(text((*events)[e], fmt::format("{}.events[{}]", at, e)));
+        k.notify.push_back(s);
+      }
+  }
+}
+
+void parseRunConfig(const Json &root, Manifest &m) {
+  if (const Json *config = find(root, "", "config", false)) {
+    if (!config->is_object()) wrongType("config", "an object", *config);
+    for (auto it = config->begin(); it != config->end(); ++it) m.config.push_back(configEntry(it.key(), it.value()));
+  }
+  if (const Json *naming = find(root, "", "naming", false)) {
+    if (const Json *params = array(*naming, "naming", "int_params", false))
+      for (size_t i = 0; i < params->size(); ++i)
+        m.namingParams.push_back(text((*params)[i], fmt::format("naming.int_params[{}]", i)));
+    if (const Json *aliases = find(*naming, "naming", "aliases", false))
+      for (auto it = aliases->begin(); it != aliases->end(); ++it)
+        m.aliases.emplace_back(it.key(), text(it.value(), "naming.aliases." + it.key()));
+  }
+  if (const Json *flops = find(root, "", "flops", false)) {
+    auto per = [&](const char *function, const char *key) {
+      const Json *f = find(*flops, "flops", function, false);
+      const Json *v = f ? find(*f, std::string("flops.") + function, key, false) : nullptr;
+      return v ? number(*v, fmt::format("flops.{}.{}", function, key)) : 0.0;
+    };
+    m.trainFlopsPerSample = per("train_step", "per_sample");
+    m.trainFlopsPerStep = per("train_step", "per_step");
+    m.applyFlopsPerStep = per("apply_step", "per_step");
+    m.evalFlopsPerSample = per("eval_step", "per_sample");
+  }
+  parseLifecycle(root, m);
 }
 
 }  // namespace
@@ -285,6 +394,41 @@ const SchemaEntry *Manifest::schemaEntry(const std::string &key) const {
   for (const SchemaEntry &s : schema)
     if (s.key == key) return &s;
   return nullptr;
+}
+
+const ConfigEntry *Manifest::configEntry(const std::string &key) const {
+  for (const ConfigEntry &c : config)
+    if (c.key == key) return &c;
+  return nullptr;
+}
+
+void Manifest::setConfig(const std::string &key, const std::string &text) {
+  for (ConfigEntry &c : config)
+    if (c.key == key) {
+      c.text = text;
+      return;
+    }
+  config.push_back({key, text, "string"});
+}
+
+std::optional<IntervalSpec> parseInterval(const std::string &text) {
+  if (text == "epoch") return IntervalSpec{"epoch", 1};
+  size_t open = text.find('('), close = text.rfind(')');
+  if (open == std::string::npos || close != text.size() - 1 || close < open) return std::nullopt;
+  std::string unit = text.substr(0, open), n = text.substr(open + 1, close - open - 1);
+  if (n.rfind("n=", 0) == 0) n = n.substr(2);
+  if (n.rfind("n = ", 0) == 0) n = n.substr(4);
+  if (unit != "epoch" && unit != "steps" && unit != "minutes") return std::nullopt;
+  double v = 0;
+  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
+  if (n.empty() || ec != std::errc() || end != n.data() + n.size() || !(v > 0) || !std::isfinite(v)) return std::nullopt;
+  if (unit != "minutes" && v != std::floor(v)) return std::nullopt;
+  return IntervalSpec{unit, v};
+}
+
+std::string toString(const IntervalSpec &interval) {
+  if (interval.unit == "epoch" && interval.n == 1) return "epoch";
+  return fmt::format("{}({})", interval.unit, interval.n);
 }
 
 int Manifest::hparamSlot(const std::string &key) const {
@@ -416,6 +560,26 @@ Manifest parseManifest(const std::string &json) {
       m.metrics.push_back(std::move(s));
     }
   }
+  parseRunConfig(root, m);
+  // A manifest without a config (written by hand, or by an older mlc)
+  // still names its runs.
+  auto ensure = [&](const std::string &key, const std::string &text, const char *kind) {
+    if (!m.configEntry(key)) m.config.push_back({key, text, kind});
+  };
+  ensure("experiment", m.experiment, "string");
+  ensure("model", m.model, "string");
+  ensure("data", m.dataName, "string");
+  ensure("trainer.epochs", std::to_string(m.epochs), "int");
+  ensure("trainer.batch", std::to_string(m.batch), "int");
+  ensure("trainer.seed", std::to_string(int64_t(m.seed)), "int");
+  ensure("data.seed", std::to_string(int64_t(m.data.seed)), "int");
+  for (const HParamSpec &h : m.hparams)
+    if (!h.counter) ensure(h.key, fmt::format("{}", h.value), "float");
+  if (m.aliases.empty())
+    m.aliases = {{"lr", "optimizer.lr"}, {"batch", "trainer.batch"}, {"epochs", "trainer.epochs"},
+                 {"seed", "trainer.seed"}, {"precision", "trainer.precision"}};
+  if (const ConfigEntry *v = m.configEntry("trainer.val_every"); v && v->kind == "int")
+    m.valEvery = std::max<int64_t>(1, std::stoll(v->text));
   return m;
 }
 

@@ -50,13 +50,64 @@ struct HParamSpec {
 };
 
 struct SchemaEntry {
-  std::string key, type, doc;  // type: int | float | bool | string | enum
+  std::string key, type, doc;  // type: int | float | bool | string | enum | metric | interval | template
   std::string defaultText;     // as printed by --help
   double defaultNumber = 0;
   std::vector<std::string> values;  // enum
   std::optional<double> min, max;
   bool minOpen = false, maxOpen = false;
   int hparam = -1;  // the slot it sets, or -1 when the runtime reads it
+  bool fixed = false;     // compiled into the step program: an override is refused
+  bool optional = false;  // no value unless given (early_stop.stop_below, ...)
+};
+
+/// One key of the resolved configuration, every field with defaults
+/// included: what a run records and what name templates read.
+struct ConfigEntry {
+  std::string key, text;  // text: strings bare, numbers as JSON writes them
+  std::string kind;       // int | float | bool | string
+};
+
+/// How often something happens: every n epochs, n optimizer steps or n
+/// minutes of training.
+struct IntervalSpec {
+  std::string unit = "epoch";  // epoch | steps | minutes
+  double n = 1;
+};
+
+struct EarlyStopSpec {
+  std::string monitor = "val.loss", mode = "min";
+  int64_t patience = 5;
+  double minDelta = 0;
+  std::optional<double> stopBelow, stopAbove, divergence;
+  bool checkFinite = true;
+};
+
+struct CheckpointSpec {
+  std::string monitor = "val.loss", mode = "min";
+  int64_t topK = 1;
+  IntervalSpec every;
+  bool saveLast = true;
+  std::string resume = "auto";  // auto | never | must
+  std::string dir = "{model}/{data}/{model.int_params}-bs{batch}";
+};
+
+struct SinkSpec {
+  std::string kind;  // console | jsonl | csv_log | tensorboard | mlflow
+  int64_t every = 1;
+  std::string uri;   // mlflow
+};
+
+struct NotifierSpec {
+  std::string kind;                 // webhook | command
+  std::string target, targetEnv;    // a literal, or the environment variable that holds it
+  std::vector<std::string> events;  // start | finish | failure | early_stop | best | epoch
+};
+
+struct TrackSpec {
+  std::string project = "{model}-{data}", run = "{model.int_params}-bs{batch}-lr{lr}", dir = "runs";
+  std::vector<SinkSpec> sinks;
+  std::vector<NotifierSpec> notify;
 };
 
 struct StateSpec {
@@ -86,7 +137,7 @@ struct Manifest {
   std::string experiment, model, dataName, source, task;
   int64_t classes = 0;
   DataSpec data;
-  int64_t epochs = 1, batch = 1, accumulate = 1;
+  int64_t epochs = 1, batch = 1, accumulate = 1, valEvery = 1;
   uint64_t seed = 0;
   std::vector<HParamSpec> hparams;
   std::vector<SchemaEntry> schema;
@@ -95,10 +146,24 @@ struct Manifest {
   std::vector<IoSpec> io;
   std::vector<MetricSpec> metrics;
 
+  std::vector<ConfigEntry> config;
+  std::vector<std::string> namingParams;  // `model.hidden`, ...: int and categorical model parameters
+  std::vector<std::pair<std::string, std::string>> aliases;  // template names: `lr` -> `optimizer.lr`
+  std::optional<EarlyStopSpec> earlyStop;
+  CheckpointSpec checkpoint;
+  TrackSpec track;
+  double trainFlopsPerSample = 0, applyFlopsPerStep = 0, evalFlopsPerSample = 0, trainFlopsPerStep = 0;
+
   const IoSpec *ioNamed(const std::string &name) const;
   const SchemaEntry *schemaEntry(const std::string &key) const;
   int hparamSlot(const std::string &key) const;  // -1 if absent
+  const ConfigEntry *configEntry(const std::string &key) const;
+  void setConfig(const std::string &key, const std::string &text);  // adds the key when absent
 };
+
+/// `epoch`, `epoch(2)`, `steps(500)`, `minutes(30)`; nullopt when malformed.
+std::optional<IntervalSpec> parseInterval(const std::string &text);
+std::string toString(const IntervalSpec &interval);
 
 /// Throws Error naming the key on a missing or mistyped field.
 Manifest parseManifest(const std::string &json);

@@ -128,7 +128,7 @@ TEST(Cli, BadOptionsAndModes) {
   EXPECT_EQ(usageError({"--root="}), "`--root` needs a non-empty value");
   EXPECT_EQ(usageError({"--version=2"}), "`--version` takes no value");
   EXPECT_EQ(usageError({"fitt"}),
-            "unknown mode `fitt`, did you mean `fit`? (modes: fit, test, predict; a key needs `key=value`)");
+            "unknown mode `fitt`, did you mean `fit`? (modes: fit, train, test, predict; a key needs `key=value`)");
   EXPECT_EQ(usageError({"fit", "test"}), "two modes given: `fit` and `test`");
   EXPECT_EQ(usageError({"fit", "--input", "a.csv"}), "`--input` needs the `predict` mode");
   EXPECT_EQ(usageError({"test", "--save-state", "s"}), "`--save-state` needs a mode that fits (`fit`, or no mode)");
@@ -164,7 +164,7 @@ TEST(Cli, ApplyOverrides) {
 
 TEST(Cli, HelpListsEveryKey) {
   std::string help = helpText(sample(), "iris");
-  EXPECT_NE(help.find("usage: iris [fit|test|predict] [options] [key=value ...]"), std::string::npos);
+  EXPECT_NE(help.find("usage: iris [fit|train|test|predict] [options] [key=value ...]"), std::string::npos);
   for (const char *mode : {"  fit ", "  test ", "  predict ", "  (none) "})
     EXPECT_NE(help.find(mode), std::string::npos) << mode;
   for (const char *option : {"--threads N", "--seed N", "--root DIR", "--input FILE", "--save-state FILE",

@@ -209,6 +209,9 @@ TEST_F(Loop, FitThenTest) {
 
 TEST_F(Loop, InitialisationAndTestMode) {
   Result r = run({"test", "--seed", "123"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("error: no trained run of this configuration under `", 0), 0u) << r.err;
+  r = run({"test", "--seed", "123", "--ckpt", "init"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out.rfind("test.loss=", 0), 0u) << r.out;
   EXPECT_EQ(calls.steps.size(), 0u);
@@ -284,13 +287,14 @@ TEST_F(Loop, Accumulation) {
 }
 
 TEST_F(Loop, Predict) {
-  Result r = run({"predict", "--root", (dir_ / "out").string()});
+  Result r = run({"predict", "--ckpt", "init", "--root", (dir_ / "out").string()});
   ASSERT_EQ(r.status, 0) << r.err;
-  std::string csv = read(dir_ / "out" / "predictions.csv");
+  const fs::path outputs = dir_ / "out" / "test" / "Net" / "iris" / "bs8";
+  std::string csv = read(outputs / "predictions.csv");
   EXPECT_EQ(csv.rfind("row,prediction\n", 0), 0u);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 13);  // header + the 12 test rows
   EXPECT_EQ(r.out.rfind("test.loss=", 0), 0u);
-  for (const auto &entry : fs::directory_iterator(dir_ / "out"))
+  for (const auto &entry : fs::directory_iterator(outputs))
     EXPECT_EQ(entry.path().filename(), "predictions.csv");  // no temporary file left
 
   // --input: a header and three rows, predicted by a fitted state.
@@ -300,10 +304,10 @@ TEST_F(Loop, Predict) {
            dir_.string()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(read(dir_ / "predictions.csv"), "row,prediction\n0,0\n1,1\n2,2\n");
+  EXPECT_EQ(read(dir_ / "test" / "Net" / "iris" / "bs8" / "predictions.csv"), "row,prediction\n0,0\n1,1\n2,2\n");
 
   std::ofstream((dir_ / "bad.csv").string()) << "1,2,3\n";
-  r = run({"predict", "--input", (dir_ / "bad.csv").string()});
+  r = run({"predict", "--ckpt", "init", "--input", (dir_ / "bad.csv").string()});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, (dir_ / "bad.csv").string() + ":1: error: expected 4 feature values, got 3\n");
 }

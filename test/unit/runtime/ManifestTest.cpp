@@ -304,7 +304,7 @@ TEST(Manifest, BadValues) {
   EXPECT_EQ(errorFor([](Json &j) { j["schema"][6]["values"] = Json::array(); }),
             "manifest: `schema[6].values` is empty");
   EXPECT_EQ(errorFor([](Json &j) { j["schema"][0]["type"] = "double"; }),
-            "manifest: `schema[0].type` must be one of `int`, `float`, `bool`, `string`, `enum`, got `double`");
+            "manifest: `schema[0].type` must be one of `int`, `float`, `bool`, `string`, `enum`, `metric`, `interval`, `template`, got `double`");
   EXPECT_EQ(errorFor([](Json &j) { j["metrics"][0]["k"] = 0; }), "manifest: `metrics[0].k` must be >= 1, got `0`");
 }
 

@@ -5,6 +5,8 @@
 #include "abi/plan.h"
 
 #include <gtest/gtest.h>
+#include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -20,6 +22,20 @@ struct MainResult {
 /// Runs mlcrt_main as an executable named `program` would, capturing what it prints.
 inline MainResult runMain(const mlc_plan &plan, std::vector<std::string> args, const std::string &program) {
   args.insert(args.begin(), program);
+  // Checkpoints, tracking files and the final model go to a scratch
+  // directory per test, unless the test names its own root.
+  if (std::find(args.begin(), args.end(), "--root") == args.end()) {
+    const testing::TestInfo *info = testing::UnitTest::GetInstance()->current_test_info();
+    std::string root = (std::filesystem::temp_directory_path() / "mlcrt-tests" /
+                        (std::string(info->test_suite_name()) + "." + info->name()))
+                           .string();
+    static std::string cleared;  // a fresh directory for each test, kept across its runs
+    if (cleared != root) {
+      std::filesystem::remove_all(root);
+      cleared = root;
+    }
+    args.insert(args.begin() + 1, {"--root", root});
+  }
   std::vector<char *> argv;
   for (std::string &a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
