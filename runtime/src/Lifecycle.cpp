@@ -457,7 +457,9 @@ std::string Lifecycle::afterEpoch(const char *state, const TrainPosition &pos, c
       write = true;
     }
   }
-  if (write) I.writeCheckpoint(state, pos);
+  // A signal during the epoch's validation stops the run here: what resumes
+  // it is this checkpoint, whatever the interval.
+  if (write || gSignal) I.writeCheckpoint(state, pos);
   I.notify("epoch", I.summary("epoch", "running", "", metrics, paths_, runDir_));
   if (newBest) I.notify("best", I.summary("best", "running", "", metrics, paths_, runDir_));
   if (gSignal) return fmt::format("stopped by {}", gSignal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iostream>
 #include <numeric>
+#include <optional>
 #include <unistd.h>
 
 namespace mlcrt {
@@ -158,11 +159,14 @@ public:
       std::vector<int64_t> order = shuffledOrder(n, m_.seed, uint64_t(epoch));
       int64_t batchIndex = epoch == firstEpoch ? pos.batch : 0;
       order.erase(order.begin(), order.begin() + std::min<int64_t>(n, batchIndex * m_.batch));
-      Batcher batcher(train, std::move(order), m_.batch, prefetch(train));
+      // Resumed after the epoch's last batch, nothing of it is left to train
+      // (a Batcher given no order would walk the whole split).
+      std::optional<Batcher> batcher;
+      if (!order.empty()) batcher.emplace(train, std::move(order), m_.batch, prefetch(train));
       Batch batch;
       double lossSum = epoch == firstEpoch ? pos.lossSum : 0;
       int64_t seen = epoch == firstEpoch ? pos.seen : 0, pending = 0, lastSize = 0;
-      while (batcher.next(batch)) {
+      while (batcher && batcher->next(batch)) {
         load(batch);
         setCounters();
         ctx_.batch = batch.size;
