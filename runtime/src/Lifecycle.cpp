@@ -267,6 +267,15 @@ struct Lifecycle::Impl {
       for (const TopK &t : topK) keep |= t.stem == stem;
       if (!keep) store->remove(stem);
     }
+    // Tensors without their JSON: a write that a kill cut between its two
+    // renames. Never a checkpoint (the JSON marks one), so they only take space.
+    std::error_code ec;
+    for (fs::directory_iterator it(store->dir(), ec), end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.rfind("epoch=", 0) != 0 || it->path().extension() != ".safetensors") continue;
+      std::error_code missing;
+      if (!fs::exists(fs::path(it->path()).replace_extension(".json"), missing)) fs::remove(it->path(), missing);
+    }
   }
 
   void restore(const CheckpointStore::Loaded &c, char *state, TrainPosition &pos, Metrics &final) {
