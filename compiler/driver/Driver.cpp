@@ -92,21 +92,10 @@ void warnAboutTarget(const sema::CheckedExperiment &exp, Diagnostics &diags) {
   if (strategy.value.callee && strategy.value.callee->name != "single")
     diags.report(Diag::StrategyNotLowered, strategy.value.loc.valid() ? strategy.value.loc : exp.decl->loc,
                  strategy.value.callee->name);
-  // Sections the front end checks whose runtime support comes later: say
-  // so once, rather than let a run look as if it stopped early or saved.
-  std::vector<std::string> ignored;
-  Loc first;
-  for (const char *section : {"sweep"}) {
-    auto it = exp.fields.find(section);
-    if (it == exp.fields.end() || !it->second.loc.valid()) continue;
-    ignored.push_back(std::string("`") + section + "`");
-    if (!first.valid()) first = it->second.loc;
-  }
-  if (!ignored.empty()) {
-    std::string list = ignored[0];
-    for (size_t i = 1; i < ignored.size(); ++i) list += (i + 1 == ignored.size() ? " and " : ", ") + ignored[i];
-    diags.report(Diag::SectionNotCarriedOut, first, list + (ignored.size() == 1 ? " is" : " are"));
-  }
+  // The sweep is checked but not run yet: say so once, rather than let a
+  // run look as if it had tuned.
+  if (auto sweep = exp.fields.find("sweep"); sweep != exp.fields.end() && sweep->second.loc.valid())
+    diags.report(Diag::SectionNotCarriedOut, sweep->second.loc, "`sweep` is");
   const sema::Value *precision = exp.fields.at("trainer").value.arg("precision");
   if (precision && precision->s != "f32") diags.report(Diag::PrecisionNotLowered, precision->loc.valid() ? precision->loc : exp.decl->loc, precision->s);
 }

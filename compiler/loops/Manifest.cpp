@@ -55,15 +55,6 @@ public:
       j["hparams"].push_back(entry);
       if (!h.counter) j["schema"].push_back(schemaEntry(h, int(slot)));
     }
-    auto runtimeKey = [&](const std::string &key, int64_t value, std::optional<double> min, const char *doc) {
-      json e = {{"key", key}, {"type", "int"}, {"default", value}, {"doc", doc}};
-      if (min) e["min"] = *min;
-      j["schema"].push_back(e);
-    };
-    runtimeKey("trainer.epochs", j["trainer"]["epochs"], 1, "passes over the train split");
-    runtimeKey("trainer.batch", j["trainer"]["batch"], 1, "samples per step");
-    runtimeKey("trainer.seed", j["trainer"]["seed"], std::nullopt, "seed of initialisation, shuffling and dropout");
-    runtimeKey("data.seed", j["data"]["seed"], std::nullopt, "seed of the train/val/test split");
     addRunConfig(j, exp_, m_);
 
     j["state_bytes"] = p_.stateBytes;

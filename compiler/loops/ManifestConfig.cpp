@@ -1,6 +1,10 @@
 #include "loops/ManifestConfig.h"
 
+#include "sema/Templates.h"
+
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 #include <set>
 
@@ -26,6 +30,15 @@ json scalar(const sema::Value &v) {
   }
 }
 
+// `epoch`, `epoch(2)`, `steps(500)`, `minutes(30)`: the one spelling the
+// config records, the schema shows and the runtime parses.
+std::string intervalText(const sema::Value &every) {
+  const sema::Value &n = *every.arg("n");
+  std::string count = n.kind == sema::Value::Int ? std::to_string(n.i) : sema::toString(n);
+  if (every.callee->name == "epoch" && count == "1") return "epoch";
+  return every.callee->name + "(" + count + ")";
+}
+
 // Flattens the checked sections into `section.field` keys, in source order:
 // what a run records as its configuration and what templates may name.
 json flatConfig(const sema::CheckedExperiment &exp) {
@@ -44,7 +57,8 @@ json flatConfig(const sema::CheckedExperiment &exp) {
       c[section] = v.callee ? v.callee->name : sema::toString(v);
       for (const auto &[name, arg] : v.fields) c[section + "." + name] = scalar(arg);
     } else if (v.kind == sema::Value::Record || (!v.fields.empty() && !v.callee)) {
-      for (const auto &[name, arg] : v.fields) c[section + "." + name] = scalar(arg);
+      for (const auto &[name, arg] : v.fields)
+        c[section + "." + name] = section == "checkpoint" && name == "every" ? json(intervalText(arg)) : scalar(arg);
     } else {
       c[section] = scalar(v);
     }
@@ -52,7 +66,7 @@ json flatConfig(const sema::CheckedExperiment &exp) {
   return c;
 }
 
-// Integer and categorical model parameters name a run and its checkpoint
+// Integer and categorical (enum, string, bool) model parameters name a run and its checkpoint
 // directory (floats go to the recorded config only): DESIGN.md's naming.
 json namingParams(const sema::CheckedExperiment &exp) {
   json keys = json::array();
@@ -63,49 +77,30 @@ json namingParams(const sema::CheckedExperiment &exp) {
   return keys;
 }
 
-const sema::Value *sectionValue(const sema::CheckedExperiment &exp, const char *name) {
-  auto it = exp.fields.find(name);
-  return it == exp.fields.end() ? nullptr : &it->second.value;
-}
-
-std::string modeFor(const sema::Value &section, const std::string &monitor) {
-  if (const sema::Value *m = section.arg("mode")) return m->s;
-  bool lower = monitor.find("loss") != std::string::npos || monitor.find("error") != std::string::npos ||
-               monitor.find("perplexity") != std::string::npos;
-  return lower ? "min" : "max";
-}
-
+// Sema resolves both blocks completely (monitor, mode and every default),
+// so the values are read as they are.
 json earlyStop(const sema::Value &s) {
   json j;
-  std::string monitor = s.arg("monitor") ? s.arg("monitor")->s : "val.loss";
-  j["monitor"] = monitor;
-  j["mode"] = modeFor(s, monitor);
-  j["patience"] = s.arg("patience") ? s.arg("patience")->i : 5;
-  j["min_delta"] = s.arg("min_delta") ? s.arg("min_delta")->number() : 0.0;
+  j["monitor"] = s.arg("monitor")->s;
+  j["mode"] = s.arg("mode")->s;
+  j["patience"] = s.arg("patience")->i;
+  j["min_delta"] = s.arg("min_delta")->number();
   for (const char *bound : {"stop_below", "stop_above", "divergence"})
-    if (const sema::Value *v = s.arg(bound); v && v->isNumber()) j[bound] = v->number();
-  j["check_finite"] = !s.arg("check_finite") || s.arg("check_finite")->b;
+    if (const sema::Value *v = s.arg(bound)) j[bound] = v->number();
+  j["check_finite"] = s.arg("check_finite")->b;
   return j;
 }
 
-json interval(const sema::Value *every) {
-  if (!every || !every->callee) return {{"unit", "epoch"}, {"n", 1}};
-  const sema::Value *n = every->arg("n");
-  std::string unit = every->callee->name == "epoch" ? "epoch" : every->callee->name;
-  return {{"unit", unit}, {"n", n && n->isNumber() ? n->number() : 1.0}};
-}
-
-json checkpoint(const sema::Value *s, const sema::CheckedExperiment &exp) {
-  bool hasVal = std::find(exp.metrics.begin(), exp.metrics.end(), "val.loss") != exp.metrics.end();
-  std::string monitor = s && s->arg("monitor") ? s->arg("monitor")->s : hasVal ? "val.loss" : "train.loss";
+json checkpoint(const sema::Value &s) {
+  const sema::Value &every = *s.arg("every");
   json j;
-  j["monitor"] = monitor;
-  j["mode"] = s ? modeFor(*s, monitor) : "min";
-  j["top_k"] = s && s->arg("top_k") ? s->arg("top_k")->i : 1;
-  j["every"] = interval(s ? s->arg("every") : nullptr);
-  j["save_last"] = !s || !s->arg("save_last") || s->arg("save_last")->b;
-  j["resume"] = s && s->arg("resume") ? s->arg("resume")->s : "auto";
-  j["dir"] = s && s->arg("dir") ? s->arg("dir")->s : "{model}/{data}/{model.int_params}-bs{batch}";
+  j["monitor"] = s.arg("monitor")->s;
+  j["mode"] = s.arg("mode")->s;
+  j["top_k"] = s.arg("top_k")->i;
+  j["every"] = {{"unit", every.callee->name}, {"n", every.arg("n")->number()}};
+  j["save_last"] = s.arg("save_last")->b;
+  j["resume"] = s.arg("resume")->s;
+  j["dir"] = s.arg("dir")->s;
   return j;
 }
 
@@ -135,17 +130,15 @@ json notifications(const sema::Value *notify) {
 
 json track(const sema::Value &t) {
   json j;
-  j["project"] = t.arg("project") ? t.arg("project")->s : "{model}-{data}";
-  j["run"] = t.arg("run") ? t.arg("run")->s : "{model.int_params}-bs{batch}-lr{lr}";
-  j["dir"] = t.arg("dir") ? t.arg("dir")->s : "runs";
+  j["project"] = t.arg("project")->s;
+  j["run"] = t.arg("run")->s;
+  j["dir"] = t.arg("dir")->s;
   j["sinks"] = json::array();
-  if (const sema::Value *sinks = t.arg("sinks"))
-    for (const sema::Value &s : sinks->items) {
-      if (!s.callee) continue;
-      json sink = {{"kind", s.callee->name}};
-      for (const auto &[name, arg] : s.fields) sink[name] = scalar(arg);
-      j["sinks"].push_back(sink);
-    }
+  for (const sema::Value &sink : t.arg("sinks")->items) {
+    json entry = {{"kind", sink.callee->name}};
+    for (const auto &[name, arg] : sink.fields) entry[name] = scalar(arg);
+    j["sinks"].push_back(entry);
+  }
   j["notify"] = notifications(t.arg("notify"));
   return j;
 }
@@ -167,10 +160,11 @@ Flops countFlops(const graph::Function &f) {
     if (n.op == graph::OpKind::MatMul && n.inputs.size() == 2) {
       const graph::Shape &a = f[n.inputs[0]].shape;
       if (a.dims.size() < 2) continue;
+      // With transA the product contracts over every leading dimension of
+      // `a` (a weight gradient sums over the batch and any sequence).
       bool transA = !n.ints.empty() && n.ints[0];
-      int64_t k = a.dims[a.dims.size() - (transA ? 2 : 1)];
-      batched = batched || k == graph::kBatch;
-      if (k == graph::kBatch) k = 1;
+      int64_t k = transA ? a.elements(1) / std::max<int64_t>(1, a.dims.back()) : a.dims.back();
+      batched = batched || (transA && a.batched());
       work = 2.0 * double(n.shape.elements(1)) * double(k);
     } else if (cat == graph::OpCategory::Reduce && !n.inputs.empty()) {
       batched = f[n.inputs[0]].shape.batched();
@@ -192,67 +186,63 @@ json flops(const graph::Module &m) {
   return j;
 }
 
-// The keys the runtime reads itself, beyond the step program's scalars.
+// The keys the runtime reads itself, beyond the step program's scalars,
+// then every other configuration key, marked fixed.
 void runtimeSchema(json &schema, const json &config, const json &lifecycle, const sema::CheckedExperiment &exp) {
   std::set<std::string> listed;
   for (const json &e : schema) listed.insert(e["key"].get<std::string>());
-  auto add = [&](const std::string &key, const char *type, json value, const char *doc, std::optional<double> min = {},
-                 bool minOpen = false) {
-    if (listed.count(key)) return json();
-    json e = {{"key", key}, {"type", type}, {"default", value}, {"doc", doc}};
-    if (min) e["min"] = *min, e["min_open"] = minOpen;
-    listed.insert(key);
+  struct Key {
+    std::string key;
+    const char *type;
+    const char *doc;
+    std::optional<double> min = {};
+    json values = nullptr;  // enum and metric: the values allowed
+  };
+  auto add = [&](const Key &k, const json &value) {
+    if (!listed.insert(k.key).second) return;
+    json e = {{"key", k.key}, {"type", k.type}, {"default", value}, {"doc", k.doc}};
+    if (k.min) e["min"] = *k.min, e["min_open"] = false;
+    if (!k.values.is_null()) e["values"] = k.values;
     schema.push_back(e);
-    return e;
   };
-  json metrics = json::array();
-  for (const std::string &m : exp.metrics) metrics.push_back(m);
-  auto metric = [&](const std::string &key, const json &value, const char *doc) {
-    json e = add(key, "metric", value, doc);
-    if (!e.is_null()) schema.back()["values"] = metrics;
-  };
-  auto enumKey = [&](const std::string &key, const json &value, std::vector<std::string> values, const char *doc) {
-    json e = add(key, "enum", value, doc);
-    if (!e.is_null()) schema.back()["values"] = values;
-  };
-  add("trainer.val_every", "int", config.value("trainer.val_every", 1), "epochs between validations", 1);
+  auto fromConfig = [&](const Key &k) { add(k, config.value(k.key, json())); };
+  json metrics = exp.metrics;
+  json modes = {"min", "max"};
+  fromConfig({"trainer.epochs", "int", "passes over the train split", 1});
+  fromConfig({"trainer.batch", "int", "samples per step", 1});
+  fromConfig({"trainer.seed", "int", "seed of initialisation, shuffling and dropout"});
+  fromConfig({"data.seed", "int", "seed of the train/val/test split"});
+  fromConfig({"trainer.val_every", "int", "epochs between validations", 1});
   if (lifecycle.contains("early_stop")) {
     const json &s = lifecycle["early_stop"];
-    metric("early_stop.monitor", s["monitor"], "the metric early stopping watches");
-    enumKey("early_stop.mode", s["mode"], {"min", "max"}, "whether lower (min) or higher (max) is better");
-    add("early_stop.patience", "int", s["patience"], "validations without improvement before stopping", 1);
-    add("early_stop.min_delta", "float", s["min_delta"], "the least change that counts as an improvement", 0);
-    for (const char *bound : {"stop_below", "stop_above", "divergence"}) {
-      json e = add(std::string("early_stop.") + bound, "float", s.value(bound, json()), bound == std::string("divergence")
-                       ? "stop when the metric is worse than this bound"
-                       : "stop when the metric crosses this threshold");
-      if (!e.is_null() && !s.contains(bound)) schema.back()["optional"] = true;
-    }
-    add("early_stop.check_finite", "bool", s["check_finite"], "stop at the first NaN or Inf loss");
+    add({"early_stop.monitor", "metric", "the metric early stopping watches", {}, metrics}, s["monitor"]);
+    add({"early_stop.mode", "enum", "whether lower (min) or higher (max) is better", {}, modes}, s["mode"]);
+    add({"early_stop.patience", "int", "validations without improvement before stopping", 1}, s["patience"]);
+    add({"early_stop.min_delta", "float", "the least change that counts as an improvement", 0}, s["min_delta"]);
+    add({"early_stop.stop_below", "float", "stop when the metric falls below this threshold"}, s.value("stop_below", json()));
+    add({"early_stop.stop_above", "float", "stop when the metric rises above this threshold"}, s.value("stop_above", json()));
+    add({"early_stop.divergence", "float", "stop when the metric is worse than this bound"}, s.value("divergence", json()));
+    add({"early_stop.check_finite", "bool", "stop at the first NaN or Inf loss"}, s["check_finite"]);
   }
   const json &c = lifecycle["checkpoint"];
-  metric("checkpoint.monitor", c["monitor"], "the metric that ranks checkpoints");
-  enumKey("checkpoint.mode", c["mode"], {"min", "max"}, "whether lower (min) or higher (max) is better");
-  add("checkpoint.top_k", "int", c["top_k"], "best checkpoints kept (0: none)", 0);
-  add("checkpoint.every", "interval", c["every"]["unit"] == "epoch" && c["every"]["n"] == 1.0
-                                          ? json("epoch")
-                                          : json(c["every"]["unit"].get<std::string>() + "(" +
-                                                 c["every"]["n"].dump() + ")"),
-      "epoch, epoch(n), steps(n) or minutes(x)");
-  add("checkpoint.save_last", "bool", c["save_last"], "keep the newest checkpoint besides the best");
-  enumKey("checkpoint.resume", c["resume"], {"auto", "never", "must"}, "continue from the newest valid checkpoint");
-  add("checkpoint.dir", "template", c["dir"], "checkpoint directory under <root>/train");
+  add({"checkpoint.monitor", "metric", "the metric that ranks checkpoints", {}, metrics}, c["monitor"]);
+  add({"checkpoint.mode", "enum", "whether lower (min) or higher (max) is better", {}, modes}, c["mode"]);
+  add({"checkpoint.top_k", "int", "best checkpoints kept (0: none)", 0}, c["top_k"]);
+  fromConfig({"checkpoint.every", "interval", "epoch, epoch(n), steps(n) or minutes(x)"});
+  add({"checkpoint.save_last", "bool", "keep the newest checkpoint besides the best"}, c["save_last"]);
+  add({"checkpoint.resume", "enum", "continue from the newest valid checkpoint", {}, {"auto", "never", "must"}},
+      c["resume"]);
+  add({"checkpoint.dir", "template", "checkpoint directory under <root>/train"}, c["dir"]);
   const json &t = lifecycle["track"];
-  add("track.project", "template", t["project"], "what groups runs");
-  add("track.run", "template", t["run"], "what tells runs apart");
-  add("track.dir", "string", t["dir"], "local run files under <root>");
+  add({"track.project", "template", "what groups runs"}, t["project"]);
+  add({"track.run", "template", "what tells runs apart"}, t["run"]);
+  add({"track.dir", "string", "local run files under <root>"}, t["dir"]);
   // Everything else is compiled into the step program or its layout.
   for (auto it = config.begin(); it != config.end(); ++it) {
     if (listed.count(it.key())) continue;
     const json &v = it.value();
     const char *type = v.is_boolean() ? "bool" : v.is_number_integer() ? "int" : v.is_number() ? "float" : "string";
-    json e = {{"key", it.key()}, {"type", type}, {"default", v}, {"fixed", true}, {"doc", "fixed when compiled"}};
-    schema.push_back(e);
+    schema.push_back({{"key", it.key()}, {"type", type}, {"default", v}, {"fixed", true}, {"doc", "fixed when compiled"}});
   }
 }
 
@@ -261,18 +251,14 @@ void runtimeSchema(json &schema, const json &config, const json &lifecycle, cons
 void addRunConfig(json &j, const sema::CheckedExperiment &exp, const graph::Module &module) {
   json config = flatConfig(exp);
   json lifecycle = json::object();
-  if (const sema::Value *s = sectionValue(exp, "early_stop")) lifecycle["early_stop"] = earlyStop(*s);
-  lifecycle["checkpoint"] = checkpoint(sectionValue(exp, "checkpoint"), exp);
-  lifecycle["track"] = track(*sectionValue(exp, "track"));
+  if (auto s = exp.fields.find("early_stop"); s != exp.fields.end()) lifecycle["early_stop"] = earlyStop(s->second.value);
+  lifecycle["checkpoint"] = checkpoint(exp.fields.at("checkpoint").value);
+  lifecycle["track"] = track(exp.fields.at("track").value);
   runtimeSchema(j["schema"], config, lifecycle, exp);
   j["config"] = config;
-  j["naming"] = {{"int_params", namingParams(exp)},
-                 {"aliases",
-                  {{"lr", "optimizer.lr"},
-                   {"batch", "trainer.batch"},
-                   {"epochs", "trainer.epochs"},
-                   {"seed", "trainer.seed"},
-                   {"precision", "trainer.precision"}}}};
+  json aliases = json::object();
+  for (const auto &[alias, key] : sema::templateAliases()) aliases[alias] = key;
+  j["naming"] = {{"int_params", namingParams(exp)}, {"aliases", aliases}};
   j["lifecycle"] = lifecycle;
   j["flops"] = flops(module);
 }

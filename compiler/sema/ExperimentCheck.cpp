@@ -156,6 +156,10 @@ private:
     loss.deferred = true;
     FieldSpec trackSpec{"track", Type::of(Type::Any), false, {}, nullptr, track};
     trackSpec.defaultBlock = true;
+    // Every run checkpoints (and so can resume) unless told otherwise: an
+    // absent block is the default one, resolved here like any other.
+    FieldSpec checkpointSpec{"checkpoint", Type::of(Type::Any), false, {}, nullptr, checkpoint};
+    checkpointSpec.defaultBlock = true;
     return {
         {"data", Type::decl("dataset"), true, {}, nullptr, {}},
         {"model", Type::decl("model"), true, {}, nullptr, {}},
@@ -166,7 +170,7 @@ private:
         {"strategy", Type::decl("strategy"), false, {}, callDefault(eval_, "single"), {}},
         {"trainer", Type::of(Type::Any), true, {}, nullptr, trainer},
         {"early_stop", Type::of(Type::Any), false, {}, nullptr, earlyStop},
-        {"checkpoint", Type::of(Type::Any), false, {}, nullptr, checkpoint},
+        checkpointSpec,
         trackSpec,
         {"sweep", Type::of(Type::Any), false, {}, nullptr, sweep},
     };

@@ -2,8 +2,18 @@
 
 namespace mlc::sema {
 
+const std::vector<std::pair<std::string, std::string>> &templateAliases() {
+  static const std::vector<std::pair<std::string, std::string>> aliases = {{"lr", "optimizer.lr"},
+                                                                           {"batch", "trainer.batch"},
+                                                                           {"epochs", "trainer.epochs"},
+                                                                           {"seed", "trainer.seed"},
+                                                                           {"precision", "trainer.precision"}};
+  return aliases;
+}
+
 std::vector<std::string> templateFields(const CheckedExperiment &exp) {
-  std::vector<std::string> out = {"experiment", "trial", "lr", "batch", "epochs", "seed", "precision", "model.int_params"};
+  std::vector<std::string> out = {"experiment", "trial", "model.int_params"};
+  for (const auto &[alias, key] : templateAliases()) out.push_back(alias);
   for (auto &[section, field] : exp.fields) {
     out.push_back(section);
     for (auto &[n, v] : field.value.fields) out.push_back(section + "." + n);

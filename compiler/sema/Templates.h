@@ -6,6 +6,10 @@
 
 namespace mlc::sema {
 
+/// Shorthands a template may use for common fields: `{lr}` is
+/// `{optimizer.lr}`. The runtime resolves them from the manifest's copy.
+const std::vector<std::pair<std::string, std::string>> &templateAliases();
+
 /// The placeholders a template may use, derived from the resolved fields.
 std::vector<std::string> templateFields(const CheckedExperiment &exp);
 

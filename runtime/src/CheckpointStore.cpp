@@ -24,12 +24,6 @@ const fs::file_time_type kProcessStart = fs::file_time_type::clock::now();
 
 std::string hex32(uint32_t v) { return fmt::format("{:08x}", v); }
 
-std::string jsonMessage(const std::exception &e) {
-  std::string_view m = e.what();
-  if (m.starts_with("[json.exception.") && m.find("] ") != std::string_view::npos) m.remove_prefix(m.find("] ") + 2);
-  return std::string(m);
-}
-
 void checkStem(const std::string &stem) {
   if (stem.empty() || stem == "." || stem == ".." || stem.find_first_of(std::string("/\0", 2)) != std::string::npos)
     throw Error(fmt::format("`{}` is not a valid checkpoint name", stem));
@@ -58,9 +52,18 @@ CheckpointStore::CheckpointStore(fs::path dir, std::string prefix) : dir_(std::m
   std::vector<fs::path> stale;
   std::error_code ec;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
-    int64_t pid = tempFileOwner(it->path().filename().string());
+    std::string name = it->path().filename().string();
+    int64_t pid = tempFileOwner(name);
     std::error_code timeError;
     fs::file_time_type mtime = it->last_write_time(timeError);
+    // Tensors without their JSON: a write a crash cut between its two
+    // renames. Never a checkpoint (the JSON marks one), so only litter.
+    std::error_code missing;
+    if (pid < 0 && name.starts_with(prefix_) && it->path().extension() == ".safetensors" && !timeError &&
+        mtime < kProcessStart && !fs::exists(fs::path(it->path()).replace_extension(".json"), missing)) {
+      stale.push_back(it->path());
+      continue;
+    }
     if (pid < 0 || pid > INT_MAX || timeError || mtime >= kProcessStart) continue;
     if (pid == ::getpid() || (::kill(pid_t(pid), 0) != 0 && errno == ESRCH)) stale.push_back(it->path());
   }
@@ -76,7 +79,7 @@ void CheckpointStore::write(const std::string &stem, const std::vector<TensorVie
   try {
     meta = Json::parse(metaJson);
   } catch (const Json::exception &e) {
-    throw Error(fmt::format("checkpoint `{}`: the metadata is not JSON: {}", stem, jsonMessage(e)));
+    throw Error(fmt::format("checkpoint `{}`: the metadata is not JSON: {}", stem, jsonErrorText(e)));
   }
   if (!meta.is_object()) throw Error(fmt::format("checkpoint `{}`: the metadata is not a JSON object", stem));
   for (const char *key : {"tensors", "checksum"})
@@ -108,7 +111,7 @@ void CheckpointStore::write(const std::string &stem, const std::vector<TensorVie
     meta["checksum"] = hex32(crc32(meta.dump(2)));
     text = meta.dump(2) + "\n";
   } catch (const Json::exception &e) {
-    throw Error(fmt::format("checkpoint `{}`: {}", stem, jsonMessage(e)));
+    throw Error(fmt::format("checkpoint `{}`: {}", stem, jsonErrorText(e)));
   }
   writeFileAtomically(jsonPath(stem), text);
 }
@@ -120,7 +123,7 @@ CheckpointStore::Loaded CheckpointStore::load(const std::string &stem) const {
   try {
     meta = Json::parse(readPart(jsonFile));
   } catch (const Json::exception &e) {
-    throw FileError(jsonFile, fmt::format("malformed JSON: {}", jsonMessage(e)));
+    throw FileError(jsonFile, fmt::format("malformed JSON: {}", jsonErrorText(e)));
   }
   if (!meta.is_object()) throw FileError(jsonFile, "not a JSON object");
   if (!meta.contains("checksum") || !meta["checksum"].is_string()) throw FileError(jsonFile, "no `checksum`");

@@ -18,8 +18,9 @@ namespace mlcrt {
 
 class CheckpointStore {
 public:
-  /// Removes temporary files that a crashed writer (a process no longer
-  /// running) left in `dir`; a directory that does not exist yet is fine.
+  /// Removes what a crashed writer left in `dir`: temporary files of a
+  /// process no longer running, and tensors whose JSON was never written.
+  /// A directory that does not exist yet is fine.
   /// Only files whose names start with `prefix` are checkpoints: the
   /// directory may hold other files of the run (run.json, the final model).
   explicit CheckpointStore(std::filesystem::path dir, std::string prefix = "");

@@ -50,7 +50,7 @@ void syncDirectory(const fs::path &path) {
 
 }  // namespace
 
-void writeFileAtomically(const fs::path &path, std::string_view bytes) {
+void writeFileAtomically(const fs::path &path, std::string_view bytes, bool sync) {
   if (!path.parent_path().empty()) {
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
@@ -65,7 +65,7 @@ void writeFileAtomically(const fs::path &path, std::string_view bytes) {
   int e = 0;
   errno = 0;
   if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() || std::fflush(f) != 0 ||
-      ::fsync(::fileno(f)) != 0)
+      (sync && ::fsync(::fileno(f)) != 0))
     e = errno ? errno : EIO;
   if (std::fclose(f) != 0 && e == 0) e = errno;
   if (e == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) e = errno;
@@ -73,7 +73,19 @@ void writeFileAtomically(const fs::path &path, std::string_view bytes) {
     std::remove(tmp.c_str());
     cannotWrite(path, e);
   }
-  syncDirectory(path);
+  if (sync) syncDirectory(path);
+}
+
+std::string readFileIfExists(const fs::path &path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return "";
+  return readFile(path);
+}
+
+std::string jsonErrorText(const std::exception &e) {
+  std::string_view m = e.what();
+  if (m.starts_with("[json.exception.") && m.find("] ") != std::string_view::npos) m.remove_prefix(m.find("] ") + 2);
+  return std::string(m);
 }
 
 std::string readFile(const fs::path &path) {

@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -28,21 +27,22 @@ using Json = nlohmann::ordered_json;
 namespace {
 
 // Set by SIGINT/SIGTERM; the loop stops at the next step boundary, after a
-// checkpoint. The handler then steps aside, so a second signal kills.
+// checkpoint. The handler is installed with SA_RESETHAND, so a second
+// signal kills.
 volatile std::sig_atomic_t gSignal = 0;
 
-extern "C" void onStopSignal(int sig) {
-  gSignal = sig;
-  std::signal(sig, SIG_DFL);
-}
+extern "C" void onStopSignal(int sig) { gSignal = sig; }
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+std::string signalReason() { return fmt::format("stopped by {}", gSignal == SIGINT ? "SIGINT" : "SIGTERM"); }
+
+// Texts from the command line or a data file may hold bytes that are not
+// UTF-8; a record of the run must still be written.
+std::string dumpJson(const Json &j, int indent = -1) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string newRunId() {
-  uint64_t a = mlc_mix64(uint64_t(nowMs()) ^ (uint64_t(::getpid()) << 32));
+  uint64_t a = mlc_mix64(uint64_t(track::unixMillis()) ^ (uint64_t(::getpid()) << 32));
   uint64_t b = mlc_mix64(a ^ uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()));
   return fmt::format("{:016x}{:016x}", a, b);
 }
@@ -93,6 +93,54 @@ fs::path versionDir(const fs::path &base, int k) {
   return k == 1 ? base : fs::path(base.string() + "." + std::to_string(k));
 }
 
+// The versions of a run directory: `dir`, `dir.2`, ... up to the first
+// that does not exist. A run continues in the newest one holding its
+// configuration; a new run takes the first free one, so no earlier run's
+// checkpoints are ever overwritten.
+struct RunVersions {
+  int matching = 0;  // the newest version of this configuration, 0 if none
+  Json matchingRun;  // its run.json
+  Json newestOther;  // run.json of the newest version of another configuration
+  int fresh = 1;     // the first free version
+};
+
+RunVersions scanRuns(const fs::path &base, const std::string &hash) {
+  RunVersions v;
+  for (int k = 1;; ++k) {
+    std::error_code ec;
+    if (!fs::exists(versionDir(base, k), ec)) {
+      v.fresh = k;
+      return v;
+    }
+    Json run = readRunFile(versionDir(base, k));
+    if (run.is_null()) continue;
+    if (run.value("config_hash", "") == hash) {
+      v.matching = k;
+      v.matchingRun = std::move(run);
+    } else {
+      v.newestOther = std::move(run);
+    }
+  }
+}
+
+std::string stemOf(const TrainPosition &pos) { return fmt::format("epoch={}-step={}", pos.epoch, pos.step); }
+
+// Copies the tensors this experiment's state holds (its parameters only,
+// or everything) out of `file`, checking each name, dtype and shape.
+void copyIn(const SafetensorsFile &file, const std::string &from, const Manifest &m, char *state, bool paramsOnly) {
+  for (const StateSpec &s : m.state) {
+    if (paramsOnly && s.role != "param") continue;
+    const SafetensorsFile::Tensor *t = file.find(s.name);
+    if (!t) throw Error(fmt::format("`{}` has no tensor `{}`", from, s.name));
+    if (t->dtype != "F32" || t->shape != s.shape) {
+      std::string shape;
+      for (int64_t d : s.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
+      throw Error(fmt::format("`{}`: tensor `{}` is not F32 [{}] as this experiment needs", from, s.name, shape));
+    }
+    std::memcpy(state + s.offset, file.data(*t), size_t(s.elements()) * 4);
+  }
+}
+
 struct TopK {
   double value = 0;
   int64_t epoch = 0, step = 0;
@@ -105,7 +153,10 @@ struct Lifecycle::Impl {
   const Manifest &m;
   const Options &o;
   std::string mode;
+  RunPaths paths;
   std::string hash, runId;
+  int version = 0;          // of the run directory; 0 until one is chosen
+  bool ownsRunDir = false;  // fit chose it: its run.json is this process's to write
   track::Tracker tracker;
   bool trackerStarted = false, ended = false;
   EarlyStopping early;
@@ -113,35 +164,43 @@ struct Lifecycle::Impl {
   std::vector<TopK> topK;
   std::string newest, previous;  // the two newest checkpoints: resume and its fallback
   int64_t totalSteps = 0, batchesPerEpoch = 0, resumeStep = 0;
-  double lastCheckpointSeconds = 0;
+  double lastCheckpointSeconds = 0, trainSecondsBefore = 0, trainSeconds = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  double trainSecondsBefore = 0;
   Metrics lastMetrics;
   bool resumed = false;
+  std::string status = "finished", reason;  // how the fit ended (endFit)
+  fs::path weights;                          // the model file written or loaded, once there is one
   struct sigaction oldInt {}, oldTerm {};
   bool handlers = false;
 
+  static EarlyStopSpec earlySpec(const Manifest &m) {
+    if (m.earlyStop) return *m.earlyStop;
+    EarlyStopSpec spec;  // without a block only the NaN check is on
+    spec.monitor.clear();
+    return spec;
+  }
+
   Impl(const Manifest &m, const Options &o, std::string mode)
-      : m(m), o(o), mode(std::move(mode)), hash(configHash(m)), early(m.earlyStop ? *m.earlyStop : EarlyStopSpec{}) {
-    if (!m.earlyStop) {  // the NaN check stays on without a block; nothing else does
-      EarlyStopSpec spec;
-      spec.monitor.clear();
-      early = EarlyStopping(spec);
-    }
-  }
+      : m(m), o(o), mode(std::move(mode)), paths(runPaths(m, o.root, this->mode)), hash(configHash(m)),
+        early(earlySpec(m)) {}
 
+  fs::path runDir() const { return version ? versionDir(paths.trainDir, version) : fs::path(); }
+
+  // Training time for a fit (across resumes), wall time otherwise.
   double seconds() const {
-    return trainSecondsBefore + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (trainSeconds > 0) return trainSeconds;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
 
-  std::vector<TensorView> stateTensors(const char *state) const {
+  std::vector<TensorView> stateTensors(const char *state, bool paramsOnly = false) const {
     std::vector<TensorView> out;
     for (const StateSpec &s : m.state)
-      out.push_back({s.name, "F32", s.shape, state + s.offset, size_t(s.elements()) * 4});
+      if (!paramsOnly || s.role == "param")
+        out.push_back({s.name, "F32", s.shape, state + s.offset, size_t(s.elements()) * 4});
     return out;
   }
 
-  void startTracking(const RunPaths &paths, const fs::path &trackDir) {
+  void startTracking() {
     if (trackerStarted) return;
     bool terminal = ::isatty(2) == 1;
     for (const SinkSpec &s : m.track.sinks) {
@@ -158,9 +217,9 @@ struct Lifecycle::Impl {
     info.mode = mode;
     info.experiment = m.experiment;
     info.runId = runId.empty() ? newRunId() : runId;
-    info.startMs = nowMs();
+    info.startMs = track::unixMillis();
     for (const ConfigEntry &e : m.config) info.config.emplace_back(e.key, e.text);
-    info.runDir = trackDir;
+    info.runDir = paths.trackDir;
     info.mlflowRoot = paths.mlflowRoot;
     info.resumed = resumed;
     info.resumeStep = resumeStep;
@@ -170,48 +229,51 @@ struct Lifecycle::Impl {
     trackerStarted = true;
   }
 
-  std::string summary(const std::string &event, const std::string &status, const std::string &reason,
-                      const Metrics &final, const RunPaths &paths, const fs::path &runDir) const {
+  bool listens(const std::string &event) const {
+    return std::any_of(m.track.notify.begin(), m.track.notify.end(), [&](const NotifySpec &n) {
+      return std::find(n.events.begin(), n.events.end(), event) != n.events.end();
+    });
+  }
+
+  // Builds the summary only when a notifier listens for `event`.
+  void notify(const std::string &event, const std::string &runStatus, const std::string &why,
+              const Metrics &metrics) const {
+    if (!listens(event)) return;
     Json j;
     j["event"] = event;
     j["experiment"] = m.experiment;
     j["project"] = paths.project;
     j["run"] = paths.run;
     j["mode"] = mode;
-    j["status"] = status;
-    if (!reason.empty()) j["reason"] = reason;
+    j["status"] = runStatus;
+    if (!why.empty()) j["reason"] = why;
     if (!topK.empty()) {
       j["best"] = {{"metric", m.checkpoint.monitor}, {"value", topK[0].value}, {"epoch", topK[0].epoch},
-                   {"checkpoint", (runDir / (topK[0].stem + ".safetensors")).string()}};
+                   {"checkpoint", store->tensorsPath(topK[0].stem).string()}};
     } else if (early.state().hasBest) {
       j["best"] = {{"metric", early.spec().monitor}, {"value", early.state().best}, {"epoch", early.state().bestEpoch}};
     }
-    j["metrics"] = metricsJson(final);
+    j["metrics"] = metricsJson(metrics);
     j["seconds"] = seconds();
-    if (!runDir.empty()) j["model"] = (runDir / "model.safetensors").string();
-    return j.dump();
+    if (!weights.empty()) j["model"] = weights.string();
+    std::string summary = dumpJson(j);
+    for (const NotifySpec &n : m.track.notify) mlcrt::notify(n, event, summary);
   }
 
-  void notify(const std::string &event, const std::string &summaryJson) const {
-    for (const NotifierSpec &n : m.track.notify) {
-      if (std::find(n.events.begin(), n.events.end(), event) == n.events.end()) continue;
-      NotifySpec spec{n.kind, n.target, n.targetEnv, n.events};
-      mlcrt::notify(spec, event, summaryJson);
-    }
-  }
-
-  void writeRunFile(const fs::path &dir, const std::string &status, const std::string &reason, const Metrics &final) {
+  void writeRunFile(const std::string &runStatus, const std::string &why, const Metrics &final) {
     Json j;
     j["run_id"] = runId;
     j["experiment"] = m.experiment;
     j["config_hash"] = hash;
     j["mlc_version"] = MLCRT_VERSION;
-    j["status"] = status;
-    if (!reason.empty()) j["reason"] = reason;
-    j["finished"] = status != "running" && status != "killed";
+    j["status"] = runStatus;
+    if (!why.empty()) j["reason"] = why;
+    // Only a run that trained to its end is finished: a killed or failed
+    // one is resumed from its checkpoints.
+    j["finished"] = runStatus == "finished" || runStatus == "early_stop";
     if (!final.empty()) j["metrics"] = metricsJson(final);
     j["config"] = configJson(m);
-    writeFileAtomically(dir / "run.json", j.dump(2) + "\n");
+    writeFileAtomically(runDir() / "run.json", dumpJson(j, 2) + "\n");
   }
 
   Json checkpointMeta(const TrainPosition &pos, bool finished) const {
@@ -248,45 +310,39 @@ struct Lifecycle::Impl {
   }
 
   void writeCheckpoint(const char *state, const TrainPosition &pos, bool finished = false) {
-    std::string stem = fmt::format("epoch={}-step={}", pos.epoch, pos.step);
-    store->write(stem, stateTensors(state), checkpointMeta(pos, finished).dump(),
+    std::string stem = stemOf(pos);
+    store->write(stem, stateTensors(state), dumpJson(checkpointMeta(pos, finished)),
                  {{"format", "pt"}, {"mlc.experiment", m.experiment}});
     if (stem != newest) {
+      std::string dropped = previous;
       previous = newest;
       newest = stem;
+      drop(dropped);
     }
     lastCheckpointSeconds = pos.trainSeconds;
-    prune();
   }
 
-  // Keeps the top-k and the two newest (the newest may be torn by a crash
-  // in the middle of a later write; the one before is the fallback).
-  void prune() {
-    for (const std::string &stem : store->list({"progress", "step"})) {
-      bool keep = stem == newest || stem == previous;
-      for (const TopK &t : topK) keep |= t.stem == stem;
-      if (!keep) store->remove(stem);
-    }
-    // Tensors without their JSON: a write that a kill cut between its two
-    // renames. Never a checkpoint (the JSON marks one), so they only take space.
-    std::error_code ec;
-    for (fs::directory_iterator it(store->dir(), ec), end; !ec && it != end; it.increment(ec)) {
-      std::string name = it->path().filename().string();
-      if (name.rfind("epoch=", 0) != 0 || it->path().extension() != ".safetensors") continue;
-      std::error_code missing;
-      if (!fs::exists(fs::path(it->path()).replace_extension(".json"), missing)) fs::remove(it->path(), missing);
-    }
+  bool kept(const std::string &stem) const {
+    return stem == newest || stem == previous ||
+           std::any_of(topK.begin(), topK.end(), [&](const TopK &t) { return t.stem == stem; });
   }
 
-  void restore(const CheckpointStore::Loaded &c, char *state, TrainPosition &pos, Metrics &final) {
+  // The top-k and the two newest are kept (the newest may be torn by a
+  // crash in the middle of a later write; the one before is the fallback).
+  void drop(const std::string &stem) const {
+    if (!stem.empty() && !kept(stem)) store->remove(stem);
+  }
+
+  // Every checkpoint in the directory that is not kept, when save_last is
+  // off. (A corrupt one an earlier process left stays for inspection.)
+  void prune() const {
+    for (const std::string &stem : store->list({"progress", "step"})) drop(stem);
+  }
+
+  // Returns whether the checkpoint marks the end of its run.
+  bool restore(const CheckpointStore::Loaded &c, char *state, TrainPosition &pos) {
+    copyIn(c.tensors, store->tensorsPath(c.stem).string(), m, state, false);
     Json j = Json::parse(c.metaJson);
-    for (const StateSpec &s : m.state) {
-      const SafetensorsFile::Tensor *t = c.tensors.find(s.name);
-      if (!t || t->dtype != "F32" || t->shape != s.shape)
-        throw Error(fmt::format("checkpoint `{}` has no F32 tensor `{}` of this experiment's shape",
-                                store->tensorsPath(c.stem).string(), s.name));
-      std::memcpy(state + s.offset, c.tensors.data(*t), size_t(s.elements()) * 4);
-    }
     const Json &p = j.at("progress");
     pos.epoch = p.at("epoch").get<int64_t>();
     pos.batch = p.at("batch_in_epoch").get<int64_t>();
@@ -303,18 +359,17 @@ struct Lifecycle::Impl {
       topK.push_back({t.at("value").get<double>(), t.at("epoch").get<int64_t>(), t.at("step").get<int64_t>(),
                       t.at("stem").get<std::string>()});
     lastMetrics = metricsFrom(j.at("metrics"));
-    final = lastMetrics;
     newest = c.stem;
     resumeStep = pos.step;
-    trainSecondsBefore = pos.trainSeconds;
-    lastCheckpointSeconds = pos.trainSeconds;
-    start = std::chrono::steady_clock::now();
+    trainSecondsBefore = trainSeconds = lastCheckpointSeconds = pos.trainSeconds;
     resumed = true;
+    return p.value("finished", false);
   }
 
   void installHandlers() {
     struct sigaction sa {};
     sa.sa_handler = onStopSignal;
+    sa.sa_flags = SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &oldInt);
     sigaction(SIGTERM, &sa, &oldTerm);
@@ -330,17 +385,16 @@ struct Lifecycle::Impl {
 };
 
 Lifecycle::Lifecycle(const Manifest &m, const Options &options, const char *mode)
-    : impl_(std::make_unique<Impl>(m, options, mode)), paths_(runPaths(m, options.root, mode)) {}
+    : impl_(std::make_unique<Impl>(m, options, mode)) {}
 
 Lifecycle::~Lifecycle() = default;
 
 int Lifecycle::signalStatus() const { return gSignal ? 128 + int(gSignal) : 0; }
 
-fs::path Lifecycle::testDir() const {
-  // The test outputs of version `.k` of a run sit in version `.k` of test/.
-  std::string suffix = runDir_.string().substr(std::min(runDir_.string().size(), paths_.trainDir.string().size()));
-  return fs::path(paths_.testDir.string() + suffix);
-}
+fs::path Lifecycle::runDir() const { return impl_->runDir(); }
+
+// The test outputs of version `.k` of a run sit in version `.k` of test/.
+fs::path Lifecycle::testDir() const { return versionDir(impl_->paths.testDir, std::max(1, impl_->version)); }
 
 bool Lifecycle::beginFit(char *state, TrainPosition &pos, int64_t totalSteps, int64_t batchesPerEpoch, Metrics &final) {
   Impl &I = *impl_;
@@ -349,33 +403,14 @@ bool Lifecycle::beginFit(char *state, TrainPosition &pos, int64_t totalSteps, in
   I.batchesPerEpoch = batchesPerEpoch;
   bool wantResume = I.o.resume || m.checkpoint.resume != "never";
   bool mustResume = I.o.resume || m.checkpoint.resume == "must";
-  // Versions of the directory: `dir`, `dir.2`, ... A run continues in the
-  // newest one holding its configuration; a new run takes the first free
-  // one, so no earlier run's checkpoints are ever overwritten.
-  fs::path fresh, matching;
-  Json matchingRun, newestOther;
-  for (int k = 1;; ++k) {
-    fs::path d = versionDir(paths_.trainDir, k);
-    std::error_code ec;
-    if (!fs::exists(d, ec)) {
-      fresh = d;
-      break;
-    }
-    Json run = readRunFile(d);
-    if (run.is_null()) continue;
-    if (run.value("config_hash", "") == I.hash) {
-      matching = d;
-      matchingRun = run;
-    } else {
-      newestOther = run;
-    }
-  }
-  bool resumeHere = wantResume && !matching.empty();
+  RunVersions runs = scanRuns(I.paths.trainDir, I.hash);
+  bool resumeHere = wantResume && runs.matching;
   if (mustResume && !resumeHere) {
-    std::string why = fmt::format("nothing to resume: no run of this configuration under `{}`", paths_.trainDir.string());
-    if (newestOther.is_object() && newestOther.contains("config")) {
+    std::string why =
+        fmt::format("nothing to resume: no run of this configuration under `{}`", I.paths.trainDir.string());
+    if (runs.newestOther.is_object() && runs.newestOther.contains("config")) {
       std::vector<std::pair<std::string, std::string>> recorded;
-      for (auto it = newestOther["config"].begin(); it != newestOther["config"].end(); ++it)
+      for (auto it = runs.newestOther["config"].begin(); it != runs.newestOther["config"].end(); ++it)
         recorded.emplace_back(it.key(), it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
       std::vector<std::string> diff = configDifferences(m, recorded);
       if (!diff.empty()) {
@@ -385,41 +420,49 @@ bool Lifecycle::beginFit(char *state, TrainPosition &pos, int64_t totalSteps, in
     }
     throw Error(why);
   }
-  if (resumeHere && matchingRun.value("finished", false) && !I.o.resume) resumeHere = false;  // auto: a new run
-  runDir_ = resumeHere ? matching : fresh;
-  I.store = std::make_unique<CheckpointStore>(runDir_, "epoch=");
-  I.runId = resumeHere ? matchingRun.value("run_id", newRunId()) : newRunId();
+  bool runFinished = resumeHere && runs.matchingRun.value("finished", false);
+  if (runFinished && !I.o.resume) resumeHere = runFinished = false;  // auto: a new run beside the finished one
+  I.version = resumeHere ? runs.matching : runs.fresh;
+  I.ownsRunDir = true;
+  I.store = std::make_unique<CheckpointStore>(I.runDir(), "epoch=");
+  I.runId = resumeHere ? runs.matchingRun.value("run_id", newRunId()) : newRunId();
   bool finished = false;
   if (resumeHere) {
     auto loaded = I.store->newestValid({"progress", "step"}, [](const std::string &w) {
       std::cerr << "warning: " << w << '\n' << std::flush;
     });
     if (loaded) {
-      I.restore(*loaded, state, pos, final);
-      finished = Json::parse(loaded->metaJson).at("progress").value("finished", false) ||
-                 matchingRun.value("finished", false);
+      finished = I.restore(*loaded, state, pos) || runFinished;
+      final = I.lastMetrics;
       // The checkpoint loaded may be older than the run's end (the newest
       // was corrupt, or save_last is off): the run's last metrics are the
       // ones run.json recorded when it finished.
-      if (finished && matchingRun.value("finished", false) && matchingRun.contains("metrics"))
-        final = metricsFrom(matchingRun["metrics"]);
+      if (runFinished && runs.matchingRun.contains("metrics")) final = metricsFrom(runs.matchingRun["metrics"]);
       std::cerr << fmt::format("{} `{}` (epoch {}, step {})\n", finished ? "already finished:" : "resuming from",
                                I.store->tensorsPath(loaded->stem).string(), pos.epoch, pos.step)
                 << std::flush;
     } else if (mustResume) {
-      throw Error(fmt::format("nothing to resume: `{}` holds no valid checkpoint", runDir_.string()));
+      throw Error(fmt::format("nothing to resume: `{}` holds no valid checkpoint", I.runDir().string()));
     }
   }
-  if (!resumeHere || !matchingRun.value("finished", false)) I.writeRunFile(runDir_, "running", "", {});
+  if (finished) {
+    // Nothing runs: no tracking, no notification and no run.json to
+    // rewrite; the test that follows uses these weights.
+    I.weights = I.runDir() / "model.safetensors";
+    I.ended = true;  // its end was reported when it happened
+    return true;
+  }
+  I.writeRunFile("running", "", {});
   I.installHandlers();
-  I.startTracking(paths_, paths_.trackDir);
-  if (!I.resumed) I.notify("start", I.summary("start", "running", "", {}, paths_, runDir_));
-  return finished;
+  I.startTracking();
+  if (!I.resumed) I.notify("start", "running", "", {});
+  return false;
 }
 
 std::string Lifecycle::afterStep(const char *state, const TrainPosition &pos, double loss, int64_t samples) {
   Impl &I = *impl_;
-  double elapsed = I.seconds() - I.trainSecondsBefore;
+  I.trainSeconds = pos.trainSeconds;
+  double elapsed = pos.trainSeconds - I.trainSecondsBefore;
   track::Progress p;
   p.epoch = pos.epoch + 1;
   p.epochs = I.m.epochs;
@@ -434,7 +477,7 @@ std::string Lifecycle::afterStep(const char *state, const TrainPosition &pos, do
   if (auto why = I.early.checkLoss(pos.step, pos.epoch + 1, loss)) return *why;
   if (gSignal) {
     I.writeCheckpoint(state, pos);
-    return fmt::format("stopped by {}", gSignal == SIGINT ? "SIGINT" : "SIGTERM");
+    return signalReason();
   }
   const IntervalSpec &every = I.m.checkpoint.every;
   bool due = (every.unit == "steps" && pos.step % int64_t(every.n) == 0) ||
@@ -446,32 +489,37 @@ std::string Lifecycle::afterStep(const char *state, const TrainPosition &pos, do
 std::string Lifecycle::afterEpoch(const char *state, const TrainPosition &pos, const Metrics &metrics) {
   Impl &I = *impl_;
   const Manifest &m = I.m;
+  I.trainSeconds = pos.trainSeconds;
   I.lastMetrics = metrics;
   I.tracker.metrics(pos.step, pos.epoch, metrics);
   std::optional<std::string> stop = I.early.update(pos.epoch, metrics);
-  bool write = (m.checkpoint.every.unit == "epoch" && pos.epoch % int64_t(m.checkpoint.every.n) == 0) ||
-               pos.epoch == m.epochs || stop;
-  std::string stem = fmt::format("epoch={}-step={}", pos.epoch, pos.step);
+  // The run's last state is endFit's to write.
+  bool write = m.checkpoint.every.unit == "epoch" && pos.epoch % int64_t(m.checkpoint.every.n) == 0;
   const double *value = nullptr;
   for (const auto &[k, v] : metrics)
     if (k == m.checkpoint.monitor) value = &v;
   bool newBest = false;
+  std::string evicted;
   if (value && std::isfinite(*value) && m.checkpoint.topK > 0) {
-    auto worse = [&](const TopK &a, const TopK &b) { return improves(m.checkpoint.mode, a.value, b.value); };
+    auto better = [&](const TopK &a, const TopK &b) { return improves(m.checkpoint.mode, a.value, b.value); };
     if (int64_t(I.topK.size()) < m.checkpoint.topK || improves(m.checkpoint.mode, *value, I.topK.back().value)) {
       newBest = I.topK.empty() || improves(m.checkpoint.mode, *value, I.topK.front().value);
-      I.topK.push_back({*value, pos.epoch, pos.step, stem});
-      std::stable_sort(I.topK.begin(), I.topK.end(), worse);
-      if (int64_t(I.topK.size()) > m.checkpoint.topK) I.topK.pop_back();
+      I.topK.push_back({*value, pos.epoch, pos.step, stemOf(pos)});
+      std::stable_sort(I.topK.begin(), I.topK.end(), better);
+      if (int64_t(I.topK.size()) > m.checkpoint.topK) {
+        evicted = I.topK.back().stem;
+        I.topK.pop_back();
+      }
       write = true;
     }
   }
   // A signal during the epoch's validation stops the run here: what resumes
   // it is this checkpoint, whatever the interval.
   if (write || gSignal) I.writeCheckpoint(state, pos);
-  I.notify("epoch", I.summary("epoch", "running", "", metrics, paths_, runDir_));
-  if (newBest) I.notify("best", I.summary("best", "running", "", metrics, paths_, runDir_));
-  if (gSignal) return fmt::format("stopped by {}", gSignal == SIGINT ? "SIGINT" : "SIGTERM");
+  I.drop(evicted);
+  I.notify("epoch", "running", "", metrics);
+  if (newBest) I.notify("best", "running", "", metrics);
+  if (gSignal) return signalReason();
   return stop.value_or("");
 }
 
@@ -479,109 +527,99 @@ void Lifecycle::endFit(const char *state, const TrainPosition &pos, const Metric
                        const std::string &reason) {
   Impl &I = *impl_;
   const Manifest &m = I.m;
+  I.trainSeconds = pos.trainSeconds;
+  I.status = status;
+  I.reason = reason;
   if (status == "killed") {
     // Interrupted: the checkpoint written at the stop is what resumes it.
-    I.writeRunFile(runDir_, "killed", reason, final);
-  } else {
-    if (m.checkpoint.saveLast) I.writeCheckpoint(state, pos, true);
-    std::vector<TensorView> params;
-    for (const TensorView &t : I.stateTensors(state)) {
-      for (const StateSpec &s : m.state)
-        if (s.name == t.name && s.role == "param") params.push_back(t);
-    }
-    // No time or host in the file: the same training gives the same bytes.
-    writeFileAtomically(runDir_ / "model.safetensors",
-                        encodeSafetensors(params, {{"format", "pt"},
-                                                   {"mlc.experiment", m.experiment},
-                                                   {"mlc.config_hash", I.hash},
-                                                   {"mlc.epoch", std::to_string(pos.epoch)},
-                                                   {"mlc.step", std::to_string(pos.step)}}));
-    if (!m.checkpoint.saveLast) {
-      I.newest.clear();
-      I.previous.clear();
-      I.prune();
-    }
-    I.writeRunFile(runDir_, status, reason, final);
-    // The console sink says it when the run has one (track::Console::finish).
-    bool console = std::any_of(m.track.sinks.begin(), m.track.sinks.end(),
-                               [](const SinkSpec &s) { return s.kind == "console"; });
-    if (status == "early_stop" && !console) std::cerr << "stopped early: " << reason << '\n' << std::flush;
+    I.weights = I.store->tensorsPath(I.newest);
+    I.writeRunFile("killed", reason, final);
+    return;
   }
-  track::Outcome outcome{status, reason, final, (runDir_ / "model.safetensors").string(), I.seconds()};
-  I.tracker.finish(outcome);
-  I.ended = true;
-  std::string event = status == "finished" ? "finish" : status == "early_stop" ? "early_stop" : "failure";
-  I.notify(event, I.summary(event, status, reason, final, paths_, runDir_));
+  if (m.checkpoint.saveLast) I.writeCheckpoint(state, pos, true);
+  // No time or host in the file: the same training gives the same bytes.
+  I.weights = I.runDir() / "model.safetensors";
+  writeFileAtomically(I.weights, encodeSafetensors(I.stateTensors(state, true),
+                                                   {{"format", "pt"},
+                                                    {"mlc.experiment", m.experiment},
+                                                    {"mlc.config_hash", I.hash},
+                                                    {"mlc.epoch", std::to_string(pos.epoch)},
+                                                    {"mlc.step", std::to_string(pos.step)}}));
+  if (!m.checkpoint.saveLast) {
+    I.newest.clear();
+    I.previous.clear();
+    I.prune();
+  }
+  I.writeRunFile(status, reason, final);
+  // The console sink says it when the run has one (track::Console::finish).
+  bool console = std::any_of(m.track.sinks.begin(), m.track.sinks.end(),
+                             [](const SinkSpec &s) { return s.kind == "console"; });
+  if (status == "early_stop" && !console) std::cerr << "stopped early: " << reason << '\n' << std::flush;
 }
 
 void Lifecycle::recordTest(const Metrics &metrics) {
   Impl &I = *impl_;
-  if (!I.trackerStarted) I.startTracking(paths_, paths_.trackDir);
+  if (I.mode != "fit") I.startTracking();  // a fit's tracking started with it
   I.tracker.metrics(0, 0, metrics);
-  Json j = metricsJson(metrics);
-  writeFileAtomically(testDir() / "metrics.json", j.dump(2) + "\n");
+  writeFileAtomically(testDir() / "metrics.json", dumpJson(metricsJson(metrics), 2) + "\n");
 }
 
-void Lifecycle::endEvaluation(const Metrics &final) {
+void Lifecycle::close(const Metrics &final) {
   Impl &I = *impl_;
-  if (I.ended || !I.trackerStarted) return;
-  I.tracker.finish({"finished", "", final, runDir_.string(), I.seconds()});
+  if (I.ended) return;
   I.ended = true;
+  if (I.trackerStarted) I.tracker.finish({I.status, I.reason, final, I.weights.string(), I.seconds()});
+  if (I.mode != "fit") return;
+  std::string event = I.status == "finished" ? "finish" : I.status == "early_stop" ? "early_stop" : "failure";
+  I.notify(event, I.status, I.reason, final);
 }
 
 void Lifecycle::failed(const std::string &message) {
   Impl &I = *impl_;
   if (I.ended) return;
   I.ended = true;
-  if (!runDir_.empty()) {
+  if (I.ownsRunDir) {
     try {
-      I.writeRunFile(runDir_, "failed", message, I.lastMetrics);
+      I.writeRunFile("failed", message, I.lastMetrics);
     } catch (const std::exception &) {
       // the failure being reported matters more than this file
     }
   }
   if (I.trackerStarted) I.tracker.finish({"failed", message, I.lastMetrics, "", I.seconds()});
-  I.notify("failure", I.summary("failure", "failed", message, I.lastMetrics, paths_, runDir_));
+  I.notify("failure", "failed", message, I.lastMetrics);
 }
 
 void Lifecycle::loadWeights(char *state, const std::string &which) {
   Impl &I = *impl_;
   const Manifest &m = I.m;
-  fs::path file;
-  std::optional<CheckpointStore::Loaded> loaded;
-  auto findRun = [&]() {
-    fs::path found;
-    for (int k = 1;; ++k) {
-      fs::path d = versionDir(paths_.trainDir, k);
-      std::error_code ec;
-      if (!fs::exists(d, ec)) break;
-      Json run = readRunFile(d);
-      if (!run.is_null() && run.value("config_hash", "") == I.hash) found = d;
-    }
-    if (found.empty())
-      throw Error(fmt::format("no trained run of this configuration under `{}`: fit it first, or give `--ckpt PATH`",
-                              paths_.trainDir.string()));
-    return found;
-  };
   if (which == "init") {
     // The untrained model: a baseline to compare a trained one with.
     std::cerr << "using the initial weights (seed " << m.seed << ")\n" << std::flush;
     return;
   }
+  auto findRun = [&] {
+    RunVersions runs = scanRuns(I.paths.trainDir, I.hash);
+    if (!runs.matching)
+      throw Error(fmt::format("no trained run of this configuration under `{}`: fit it first, or give `--ckpt PATH`",
+                              I.paths.trainDir.string()));
+    I.version = runs.matching;
+  };
+  fs::path file;
+  std::optional<CheckpointStore::Loaded> loaded;
   if (which.empty()) {
-    runDir_ = findRun();
-    file = runDir_ / "model.safetensors";
+    findRun();
+    file = I.runDir() / "model.safetensors";
     std::error_code ec;
     if (!fs::exists(file, ec))
       throw Error(fmt::format("`{}` has no final model (the run did not finish): resume it with `--resume`, or "
                               "give `--ckpt last`",
-                              runDir_.string()));
+                              I.runDir().string()));
   } else if (which == "best" || which == "last") {
-    runDir_ = findRun();
-    CheckpointStore store(runDir_, "epoch=");
+    findRun();
+    CheckpointStore store(I.runDir(), "epoch=");
     auto newest = store.newestValid({"progress", "step"},
                                     [](const std::string &w) { std::cerr << "warning: " << w << '\n' << std::flush; });
-    if (!newest) throw Error(fmt::format("`{}` holds no valid checkpoint", runDir_.string()));
+    if (!newest) throw Error(fmt::format("`{}` holds no valid checkpoint", I.runDir().string()));
     if (which == "last") {
       loaded = std::move(newest);
     } else {
@@ -589,10 +627,12 @@ void Lifecycle::loadWeights(char *state, const std::string &which) {
       const Json &entries = meta.at("top_k").at("entries");
       if (entries.empty())
         throw Error(fmt::format("`{}` ranks no checkpoint (`checkpoint.top_k` is 0 or `{}` was never measured)",
-                                runDir_.string(), m.checkpoint.monitor));
+                                I.runDir().string(), m.checkpoint.monitor));
       loaded = store.load(entries[0].at("stem").get<std::string>());
     }
+    file = store.tensorsPath(loaded->stem);
   } else {
+    // A checkpoint given by path is named as given.
     fs::path p = which;
     if (p.extension() == ".safetensors" && !fs::exists(fs::path(p).replace_extension(".json"))) {
       file = p;
@@ -602,21 +642,8 @@ void Lifecycle::loadWeights(char *state, const std::string &which) {
                                                                           : fs::path(p.string() + ".safetensors");
     }
   }
-  // A checkpoint given by path is named as given; one of this run by its directory.
-  if (loaded && !runDir_.empty()) file = runDir_ / (loaded->stem + ".safetensors");
-  SafetensorsFile tensors = loaded ? std::move(loaded->tensors) : decodeSafetensors(readFile(file), file.string());
-  std::string from = file.string();
-  for (const StateSpec &s : m.state) {
-    if (s.role != "param") continue;
-    const SafetensorsFile::Tensor *t = tensors.find(s.name);
-    if (!t) throw Error(fmt::format("`{}` has no tensor `{}`", from, s.name));
-    if (t->dtype != "F32" || t->shape != s.shape) {
-      std::string shape;
-      for (int64_t d : s.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
-      throw Error(fmt::format("`{}`: tensor `{}` is not F32 [{}] as this experiment needs", from, s.name, shape));
-    }
-    std::memcpy(state + s.offset, tensors.data(*t), size_t(s.elements()) * 4);
-  }
+  copyIn(loaded ? loaded->tensors : decodeSafetensors(readFile(file), file.string()), file.string(), m, state, true);
+  I.weights = file;
   std::cerr << "loaded " << file.string() << '\n' << std::flush;
 }
 

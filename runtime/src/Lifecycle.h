@@ -7,6 +7,7 @@
 
 #include "src/Cli.h"
 #include "src/EarlyStop.h"
+#include "src/Metrics.h"
 #include "src/RunNames.h"
 
 #include <chrono>
@@ -15,11 +16,6 @@
 
 namespace mlcrt {
 
-using Metrics = std::vector<std::pair<std::string, double>>;
-
-namespace track {
-class Tracker;
-}
 
 /// Where training stands: everything besides the state bytes that an exact
 /// resume needs. The data order is shuffledOrder(seed, epoch), so the epoch
@@ -43,6 +39,7 @@ public:
   /// Chooses the run directory and restores `state` and `pos` when a
   /// checkpoint of this configuration continues it. Returns true when the
   /// run had already finished: `final` then holds its last metrics.
+  /// `batchesPerEpoch` counts batches (not updates), for progress.
   bool beginFit(char *state, TrainPosition &pos, int64_t totalSteps, int64_t batchesPerEpoch, Metrics &final);
 
   /// After an optimizer update: progress, interval checkpoints, the loss
@@ -54,26 +51,28 @@ public:
   /// checkpoints, early stopping. Non-empty: stop early for that reason.
   std::string afterEpoch(const char *state, const TrainPosition &pos, const Metrics &metrics);
 
-  /// Writes the final model and the run's summary; `status` is finished,
-  /// early_stop or killed (a signal).
+  /// Writes the final model and run.json; `status` is finished, early_stop
+  /// or killed (a signal; then only run.json). Tracking goes on: close()
+  /// ends it, after the test results.
   void endFit(const char *state, const TrainPosition &pos, const Metrics &final, const std::string &status,
               const std::string &reason);
 
   /// Test results of this run (fit then test, or the test mode).
   void recordTest(const Metrics &metrics);
 
-  /// Loads weights for test and predict: `which` is best, last, a path, or
-  /// empty for the final model of this configuration.
+  /// Loads weights for test and predict: `which` is best, last, init (the
+  /// untrained weights), a path, or empty for the final model of this
+  /// configuration.
   void loadWeights(char *state, const std::string &which);
 
-  /// Ends tracking of a test or predict run.
-  void endEvaluation(const Metrics &final);
+  /// Ends the run's tracking and sends its notification: with endFit's
+  /// status after a fit, `finished` after test or predict.
+  void close(const Metrics &final);
 
   /// The run failed with `message`: tracking and notifications hear of it.
   void failed(const std::string &message);
 
-  const RunPaths &paths() const { return paths_; }
-  std::filesystem::path runDir() const { return runDir_; }
+  std::filesystem::path runDir() const;
   std::filesystem::path testDir() const;
   /// The exit status for a run stopped by a signal: 128 + its number, or 0.
   int signalStatus() const;
@@ -81,8 +80,6 @@ public:
 private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  RunPaths paths_;
-  std::filesystem::path runDir_;
 };
 
 /// What --plan prints: parameters, FLOPs per step, memory and output paths.

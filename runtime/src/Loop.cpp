@@ -96,13 +96,7 @@ public:
   }
 
   void loadState(const std::string &path) {
-    std::error_code ec;
-    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
-      throw Error(fmt::format("cannot read `{}`: not a regular file", path));
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(fmt::format("cannot read `{}`: {}", path, std::strerror(errno)));
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw Error(fmt::format("cannot read `{}`", path));
+    std::string bytes = readFile(path);
     if (int64_t(bytes.size()) != m_.stateBytes)
       throw Error(fmt::format("`{}` holds {} bytes, but this experiment's state is {} bytes", path, bytes.size(),
                               m_.stateBytes));
@@ -129,23 +123,22 @@ public:
   }
 
   /// Trains for every epoch; returns the last epoch's train loss and val
-  /// metrics. With a lifecycle: resumes, checkpoints, tracks and stops
-  /// early through it; `status` says how the fit ended.
-  Metrics fit(const Splits &data, Lifecycle *life, std::string &status, std::string &reason) {
+  /// metrics. The lifecycle resumes, checkpoints, tracks and stops early;
+  /// `status` says how the fit ended.
+  Metrics fit(const Splits &data, Lifecycle &life, std::string &status, std::string &reason) {
     const Split &train = data.train;
     if (train.size() == 0) throw Error("the train split is empty: there is nothing to fit");
     checkSplit(train, "train");
     const Split *val = data.named("val");
     if (val) checkSplit(*val, "val");
 
-    const int64_t n = train.size(), accumulate = m_.accumulate;
+    const int64_t n = train.size(), accumulate = m_.accumulate, batchesPerEpoch = ceilDiv(n, m_.batch);
     // ceil(ceil(n / batch) / accumulate) = ceil(n / (batch * accumulate)).
-    const int64_t stepsPerEpoch = ceilDiv(ceilDiv(n, m_.batch), accumulate);
-    totalSteps_ = checkedMul(m_.epochs, stepsPerEpoch, "number of steps");
+    totalSteps_ = checkedMul(m_.epochs, ceilDiv(batchesPerEpoch, accumulate), "number of steps");
     Metrics last;
     TrainPosition pos;
     status = "finished";
-    if (life && life->beginFit(state_.get(), pos, totalSteps_, stepsPerEpoch, last)) return last;
+    if (life.beginFit(state_.get(), pos, totalSteps_, batchesPerEpoch, last)) return last;
     step_ = pos.step;
     micro_ = pos.micro;
     const double secondsBefore = pos.trainSeconds;
@@ -166,6 +159,14 @@ public:
       Batch batch;
       double lossSum = epoch == firstEpoch ? pos.lossSum : 0;
       int64_t seen = epoch == firstEpoch ? pos.seen : 0, pending = 0, lastSize = 0;
+      float loss = 0;
+      // After every optimizer update, the group's last one included.
+      auto afterUpdate = [&] {
+        double now = secondsBefore + trainSeconds +
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        reason = life.afterStep(state_.get(), {epoch, batchIndex, step_, micro_, lossSum, seen, now}, loss, samplesHere);
+        return reason.empty();
+      };
       while (batcher && batcher->next(batch)) {
         load(batch);
         setCounters();
@@ -173,7 +174,7 @@ public:
         ctx_.micro = micro_;
         plan_.train_step(&ctx_);
         ++micro_;
-        float loss = lossValue();
+        loss = lossValue();
         lossSum += double(loss) * double(batch.size);
         seen += batch.size;
         samplesHere += batch.size;
@@ -185,21 +186,18 @@ public:
           apply(lastSize);
           pending = 0;
         }
-        if (life && pending == 0) {
-          double now = secondsBefore + trainSeconds +
-                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          reason = life->afterStep(state_.get(), {epoch, batchIndex, step_, micro_, lossSum, seen, now}, loss,
-                                   samplesHere);
-          if (!reason.empty()) break;
-        }
+        if (pending == 0 && !afterUpdate()) break;
       }
       // A last group shorter than `accumulate` still makes an update, as
       // total_steps counts it.
-      if (pending && reason.empty()) apply(lastSize);
+      if (pending && reason.empty()) {
+        apply(lastSize);
+        afterUpdate();
+      }
       trainSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       trainSamples += seen;
       if (!reason.empty()) {
-        status = life->signalStatus() ? "killed" : "failed";
+        status = life.signalStatus() ? "killed" : "failed";
         break;
       }
 
@@ -208,19 +206,13 @@ public:
         Metrics v = evaluate(*val, "val", nullptr);
         last.insert(last.end(), v.begin(), v.end());
       }
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (!life) {
-        std::cerr << fmt::format("epoch {}/{} {} ({:.2f} s)\n", epoch + 1, m_.epochs, formatMetrics(last), seconds)
-                  << std::flush;
-        continue;
-      }
-      reason = life->afterEpoch(state_.get(), {epoch + 1, 0, step_, micro_, 0, 0, secondsBefore + trainSeconds}, last);
-      if (!reason.empty()) status = life->signalStatus() ? "killed" : "early_stop";
+      reason = life.afterEpoch(state_.get(), {epoch + 1, 0, step_, micro_, 0, 0, secondsBefore + trainSeconds}, last);
+      if (!reason.empty()) status = life.signalStatus() ? "killed" : "early_stop";
       epochsDone = epoch + 1;
     }
-    if (life && status != "failed")
-      life->endFit(state_.get(), {epochsDone, 0, step_, micro_, 0, 0, secondsBefore + trainSeconds}, last, status,
-                   reason);
+    if (status != "failed")
+      life.endFit(state_.get(), {epochsDone, 0, step_, micro_, 0, 0, secondsBefore + trainSeconds}, last, status,
+                  reason);
     return last;
   }
 
@@ -420,16 +412,6 @@ const Split &testSplit(const Splits &data, Mode mode) {
 
 }  // namespace
 
-std::string formatMetrics(const Metrics &metrics) {
-  std::string out;
-  // Four decimals, as scripts expect; a value too large for that to be
-  // readable (a diverged perplexity) in exponent form.
-  for (const auto &[name, value] : metrics)
-    out += std::fabs(value) < 1e9 ? fmt::format("{}{}={:.4f}", out.empty() ? "" : " ", name, value)
-                                  : fmt::format("{}{}={:.4e}", out.empty() ? "" : " ", name, value);
-  return out;
-}
-
 Table readInputCsv(const std::string &path, char delimiter, int64_t featureWidth, int64_t labelWidth,
                    bool classLabels, int64_t idLimit) {
   std::ifstream in(path, std::ios::binary);
@@ -522,7 +504,6 @@ int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options 
 
   const bool fits = options.mode == Mode::Fit || options.mode == Mode::FitTest;
   Lifecycle life(manifest, options, fits ? "fit" : options.mode == Mode::Test ? "test" : "predict");
-  int exitStatus = 0;
   Metrics final;
   try {
     if (!fits && options.input.empty()) testSplit(data, options.mode);  // before looking for weights
@@ -538,12 +519,13 @@ int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options 
           throw Error(fmt::format("cannot write `{}`: no directory `{}`", options.saveState, dir.string()));
       }
       std::string status, reason;
-      final = runner.fit(data, &life, status, reason);
+      final = runner.fit(data, life, status, reason);
       if (status == "failed") throw Error(reason);
       if (status == "killed") {
         std::cerr << fmt::format("{}: wrote a checkpoint in `{}`; continue with `--resume`\n", reason,
                                  life.runDir().string())
                   << std::flush;
+        life.close(final);
         return life.signalStatus();
       }
       if (options.bench)
@@ -562,7 +544,6 @@ int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options 
     case Mode::Test:
       final = runner.evaluate(testSplit(data, options.mode), "test", nullptr);
       life.recordTest(final);
-      life.endEvaluation(final);
       break;
     case Mode::Predict: {
       std::vector<float> outputs;
@@ -578,7 +559,6 @@ int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options 
       std::filesystem::path out = life.testDir() / "predictions.csv";
       writeFileAtomically(out, csv);
       std::cerr << fmt::format("wrote {}\n", out.string()) << std::flush;
-      life.endEvaluation(final);
       break;
     }
     }
@@ -586,9 +566,10 @@ int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options 
     life.failed(e.what());
     throw;
   }
+  life.close(final);
   // Predictions for --input have no labels, hence no metrics and no line.
   if (!final.empty()) std::cout << formatMetrics(final) << '\n' << std::flush;
-  return exitStatus;
+  return 0;
 }
 
 }  // namespace mlcrt

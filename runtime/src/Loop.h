@@ -6,10 +6,10 @@
 #include "abi/plan.h"
 #include "src/Cli.h"
 #include "src/Dataset.h"
+#include "src/Metrics.h"
 
 namespace mlcrt {
 
-using Metrics = std::vector<std::pair<std::string, double>>;  // `split.metric` and value, in print order
 
 /// Runs options.mode: progress goes to stderr, one line of final metrics
 /// (`split.metric=value ...`) to stdout, files under options.root. Throws
@@ -17,8 +17,6 @@ using Metrics = std::vector<std::pair<std::string, double>>;  // `split.metric` 
 /// Returns the exit status: 0, or 128 + the signal that stopped a fit.
 int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options &options, const Splits &data);
 
-/// `train.loss=0.1234 val.accuracy=0.9722`: four decimals, space-separated.
-std::string formatMetrics(const Metrics &metrics);
 
 /// Reads predict's --input: a CSV of `featureWidth` numbers a row, split
 /// on `delimiter`; a first row that is not all numbers is a header. With

@@ -5,6 +5,7 @@
 #include "src/Cli.h"
 #include "src/Dataset.h"
 #include "src/Loop.h"
+#include "src/RunNames.h"
 
 #include <fmt/format.h>
 
@@ -18,12 +19,7 @@ namespace {
 // data files, so control characters are spelt \xNN: they cannot drive the
 // terminal.
 void report(const char *message) {
-  std::string m;
-  for (const char *p = message; *p; ++p) {
-    unsigned char c = static_cast<unsigned char>(*p);
-    if (c < 0x20 || c == 0x7f) m += fmt::format("\\x{:02x}", c);
-    else m.push_back(char(c));
-  }
+  std::string m = mlcrt::printable(message);
   std::cerr << (m.find("error: ") == std::string::npos ? "error: " + m : m) << '\n' << std::flush;
 }
 
@@ -57,6 +53,7 @@ extern "C" int mlcrt_main(const mlc_plan *plan, int argc, char **argv) {
       return 0;
     }
     for (const std::string &warning : applyOverrides(manifest, options)) std::cerr << "warning: " << warning << '\n';
+    runPaths(manifest, options.root, "fit");  // a bad name template is a usage error, found before the data loads
     Splits data = loadData(manifest.data);
     return runExperiment(*plan, manifest, options, data);
   } catch (const UsageError &e) {

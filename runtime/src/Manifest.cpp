@@ -233,7 +233,6 @@ SchemaEntry parseSchemaEntry(const Json &e, const std::string &at) {
   s.type = oneOf(e, at, "type", {"int", "float", "bool", "string", "enum", "metric", "interval", "template"});
   s.doc = text(e, at, "doc", "");
   s.fixed = boolean(e, at, "fixed", false);
-  s.optional = boolean(e, at, "optional", false);
   if (s.type == "enum" || s.type == "metric") {
     const Json &values = *array(e, at, "values", true);
     for (size_t i = 0; i < values.size(); ++i) s.values.push_back(text(values[i], fmt::format("{}.values[{}]", at, i)));
@@ -330,7 +329,7 @@ void parseLifecycle(const Json &root, Manifest &m) {
       for (size_t i = 0; i < notify->size(); ++i) {
         std::string at = fmt::format("{}.notify[{}]", p, i);
         const Json &n = (*notify)[i];
-        NotifierSpec s;
+        NotifySpec s;
         s.kind = oneOf(n, at, "kind", {"webhook", "command"});
         s.target = text(n, at, "target", "");
         s.targetEnv = text(n, at, "target_env", "");
@@ -363,7 +362,6 @@ void parseRunConfig(const Json &root, Manifest &m) {
     m.trainFlopsPerSample = per("train_step", "per_sample");
     m.trainFlopsPerStep = per("train_step", "per_step");
     m.applyFlopsPerStep = per("apply_step", "per_step");
-    m.evalFlopsPerSample = per("eval_step", "per_sample");
   }
   parseLifecycle(root, m);
 }
@@ -396,6 +394,16 @@ const SchemaEntry *Manifest::schemaEntry(const std::string &key) const {
   return nullptr;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+    else out.push_back(ch);
+  }
+  return out;
+}
+
 const ConfigEntry *Manifest::configEntry(const std::string &key) const {
   for (const ConfigEntry &c : config)
     if (c.key == key) return &c;
@@ -416,19 +424,12 @@ std::optional<IntervalSpec> parseInterval(const std::string &text) {
   size_t open = text.find('('), close = text.rfind(')');
   if (open == std::string::npos || close != text.size() - 1 || close < open) return std::nullopt;
   std::string unit = text.substr(0, open), n = text.substr(open + 1, close - open - 1);
-  if (n.rfind("n=", 0) == 0) n = n.substr(2);
-  if (n.rfind("n = ", 0) == 0) n = n.substr(4);
   if (unit != "epoch" && unit != "steps" && unit != "minutes") return std::nullopt;
   double v = 0;
   auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
   if (n.empty() || ec != std::errc() || end != n.data() + n.size() || !(v > 0) || !std::isfinite(v)) return std::nullopt;
   if (unit != "minutes" && v != std::floor(v)) return std::nullopt;
   return IntervalSpec{unit, v};
-}
-
-std::string toString(const IntervalSpec &interval) {
-  if (interval.unit == "epoch" && interval.n == 1) return "epoch";
-  return fmt::format("{}({})", interval.unit, interval.n);
 }
 
 int Manifest::hparamSlot(const std::string &key) const {
@@ -561,23 +562,6 @@ Manifest parseManifest(const std::string &json) {
     }
   }
   parseRunConfig(root, m);
-  // A manifest without a config (written by hand, or by an older mlc)
-  // still names its runs.
-  auto ensure = [&](const std::string &key, const std::string &text, const char *kind) {
-    if (!m.configEntry(key)) m.config.push_back({key, text, kind});
-  };
-  ensure("experiment", m.experiment, "string");
-  ensure("model", m.model, "string");
-  ensure("data", m.dataName, "string");
-  ensure("trainer.epochs", std::to_string(m.epochs), "int");
-  ensure("trainer.batch", std::to_string(m.batch), "int");
-  ensure("trainer.seed", std::to_string(int64_t(m.seed)), "int");
-  ensure("data.seed", std::to_string(int64_t(m.data.seed)), "int");
-  for (const HParamSpec &h : m.hparams)
-    if (!h.counter) ensure(h.key, fmt::format("{}", h.value), "float");
-  if (m.aliases.empty())
-    m.aliases = {{"lr", "optimizer.lr"}, {"batch", "trainer.batch"}, {"epochs", "trainer.epochs"},
-                 {"seed", "trainer.seed"}, {"precision", "trainer.precision"}};
   if (const ConfigEntry *v = m.configEntry("trainer.val_every"); v && v->kind == "int")
     m.valEvery = std::max<int64_t>(1, std::stoll(v->text));
   return m;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mlcrt {
@@ -15,6 +16,10 @@ namespace mlcrt {
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+/// `text` with control characters spelt `\xNN`: messages quote command
+/// lines, data files and servers' answers, which must not drive the terminal.
+std::string printable(std::string_view text);
 
 struct DataSpec {
   std::string kind;  // csv | idx | npy | tokens
@@ -58,7 +63,6 @@ struct SchemaEntry {
   bool minOpen = false, maxOpen = false;
   int hparam = -1;  // the slot it sets, or -1 when the runtime reads it
   bool fixed = false;     // compiled into the step program: an override is refused
-  bool optional = false;  // no value unless given (early_stop.stop_below, ...)
 };
 
 /// One key of the resolved configuration, every field with defaults
@@ -98,16 +102,17 @@ struct SinkSpec {
   std::string uri;   // mlflow
 };
 
-struct NotifierSpec {
+struct NotifySpec {
   std::string kind;                 // webhook | command
-  std::string target, targetEnv;    // a literal, or the environment variable that holds it
+  std::string target;               // the url or the shell command, when written as a literal
+  std::string targetEnv;            // when written as env("NAME"): read when a notification is sent
   std::vector<std::string> events;  // start | finish | failure | early_stop | best | epoch
 };
 
 struct TrackSpec {
   std::string project = "{model}-{data}", run = "{model.int_params}-bs{batch}-lr{lr}", dir = "runs";
   std::vector<SinkSpec> sinks;
-  std::vector<NotifierSpec> notify;
+  std::vector<NotifySpec> notify;
 };
 
 struct StateSpec {
@@ -152,7 +157,7 @@ struct Manifest {
   std::optional<EarlyStopSpec> earlyStop;
   CheckpointSpec checkpoint;
   TrackSpec track;
-  double trainFlopsPerSample = 0, applyFlopsPerStep = 0, evalFlopsPerSample = 0, trainFlopsPerStep = 0;
+  double trainFlopsPerSample = 0, trainFlopsPerStep = 0, applyFlopsPerStep = 0;
 
   const IoSpec *ioNamed(const std::string &name) const;
   const SchemaEntry *schemaEntry(const std::string &key) const;
@@ -163,7 +168,6 @@ struct Manifest {
 
 /// `epoch`, `epoch(2)`, `steps(500)`, `minutes(30)`; nullopt when malformed.
 std::optional<IntervalSpec> parseInterval(const std::string &text);
-std::string toString(const IntervalSpec &interval);
 
 /// Throws Error naming the key on a missing or mistyped field.
 Manifest parseManifest(const std::string &json);

@@ -205,4 +205,14 @@ std::vector<std::pair<std::string, double>> MetricSet::compute() const {
   return out;
 }
 
+std::string formatMetrics(const Metrics &metrics) {
+  std::string out;
+  // Four decimals, as scripts expect; a value too large for that to be
+  // readable (a diverged perplexity) in exponent form.
+  for (const auto &[name, value] : metrics)
+    out += std::fabs(value) < 1e9 ? fmt::format("{}{}={:.4f}", out.empty() ? "" : " ", name, value)
+                                  : fmt::format("{}{}={:.4e}", out.empty() ? "" : " ", name, value);
+  return out;
+}
+
 }  // namespace mlcrt

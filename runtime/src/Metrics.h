@@ -6,6 +6,11 @@
 
 namespace mlcrt {
 
+using Metrics = std::vector<std::pair<std::string, double>>;  // `split.metric` and value, in print order
+
+/// `train.loss=0.1234 val.accuracy=0.9722`: four decimals, space-separated.
+std::string formatMetrics(const Metrics &metrics);
+
 class MetricSet {
 public:
   /// classes = 0 for regression; width = outputs per sample.

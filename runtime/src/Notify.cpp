@@ -39,16 +39,6 @@ using Clock = std::chrono::steady_clock;
 
 // Command names, URLs and curl's messages end up in the line; a control
 // character in them must neither break it in two nor drive the terminal.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (char ch : text) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-    else out.push_back(ch);
-  }
-  return out;
-}
-
 void warn(std::ostream &log, std::string_view why) noexcept {
   try {
     log << "warning: notification failed: " << printable(why) << '\n' << std::flush;

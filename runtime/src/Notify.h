@@ -4,19 +4,14 @@
 // warning line and the run goes on.
 #pragma once
 
+#include "src/Manifest.h"
+
 #include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
 
 namespace mlcrt {
-
-struct NotifySpec {
-  std::string kind;       // webhook | command
-  std::string target;     // the url or the shell command, when written as a literal
-  std::string targetEnv;  // when written as env("NAME"): read at run time; empty/unset -> one warning, nothing sent
-  std::vector<std::string> events;  // finish | failure | early_stop
-};
 
 /// Sends `summaryJson` (a JSON object text: run, project, event, status, reason, best metric, duration, checkpoint
 /// path) when `event` is one of spec.events. Never throws and never fails the run: every problem becomes one line

@@ -41,17 +41,6 @@ bool byteCount(const std::vector<int64_t> &shape, size_t size, uint64_t &bytes) 
   return true;
 }
 
-// nlohmann's messages start with "[json.exception.parse_error.101] ", which
-// says nothing to a user.
-std::string jsonMessage(const std::exception &e) {
-  std::string_view m = e.what();
-  if (m.starts_with("[json.exception.")) {
-    size_t close = m.find("] ");
-    if (close != std::string_view::npos) m.remove_prefix(close + 2);
-  }
-  return std::string(m);
-}
-
 SafetensorsFile::Tensor parseTensor(const std::string &name, const Json &entry, const std::string &what) {
   auto fail = [&](const std::string &reason) { return FileError(what, fmt::format("tensor `{}` {}", name, reason)); };
   if (!entry.is_object()) throw fail("is not a JSON object");
@@ -129,7 +118,7 @@ std::string encodeSafetensors(const std::vector<TensorView> &tensors,
   try {
     text = header.dump();
   } catch (const Json::exception &e) {
-    throw Error(fmt::format("cannot save tensors: a name or metadata string is not UTF-8 ({})", jsonMessage(e)));
+    throw Error(fmt::format("cannot save tensors: a name or metadata string is not UTF-8 ({})", jsonErrorText(e)));
   }
   // Padding to 8 keeps the data section, and so every tensor whose offset
   // is a multiple of its size, aligned for readers that map the file.
@@ -165,7 +154,7 @@ SafetensorsFile decodeSafetensors(std::string bytes, const std::string &what) {
   try {
     header = Json::parse(text, noteKey);
   } catch (const Json::exception &e) {
-    throw FileError(what, fmt::format("malformed header: {}", jsonMessage(e)));
+    throw FileError(what, fmt::format("malformed header: {}", jsonErrorText(e)));
   }
   if (twice) throw FileError(what, fmt::format("the header names `{}` twice", *twice));
   if (!header.is_object()) throw FileError(what, "not a safetensors file (the header is not a JSON object)");

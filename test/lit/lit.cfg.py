@@ -32,3 +32,9 @@ config.environment["OMP_WAIT_POLICY"] = "passive"
 # scripts/bootstrap installs; without it the training test is skipped.
 if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):
     config.available_features.add("fashion-mnist")
+
+# The interpreter lit runs under (CMake's Python3_EXECUTABLE, Debian's
+# python3 with the packages scripts/bootstrap installs) runs the test tools.
+import sys
+config.substitutions.append(("%python", sys.executable))
+config.substitutions.append(("%tools", os.path.join(os.path.dirname(config.test_source_root), "tools")))

@@ -2,7 +2,7 @@
 // scripts read (`epoch 1/20 train.loss=0.5123 (1.23 s)`) everywhere.
 #include "src/track/Sink.h"
 
-#include "src/Loop.h"
+#include "src/Metrics.h"
 
 #include <fmt/format.h>
 
@@ -19,7 +19,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kBarWidth = 20;
 // Redrawing more often than the eye can follow only costs terminal time.
-constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
+// Redraws at most ten times a second of training time (the time the
+// progress reports, so the bar is a function of what it is told).
+constexpr double kRedrawSeconds = 0.1;
 
 std::string rate(double perSecond) {
   if (perSecond >= 1e6) return fmt::format("{:.1f}M", perSecond / 1e6);
@@ -46,10 +48,9 @@ public:
 
   void progress(const Progress &p) override {
     if (!terminal_) return;
-    auto now = Clock::now();
     // The epoch's last batch is always drawn, so the bar never stops short.
-    if (lastDraw_ && now - *lastDraw_ < kRedrawInterval && p.batch != p.batches) return;
-    lastDraw_ = now;
+    if (lastDraw_ && p.elapsedSeconds - *lastDraw_ < kRedrawSeconds && p.batch != p.batches) return;
+    lastDraw_ = p.elapsedSeconds;
     int filled = p.batches > 0 ? int(std::clamp<int64_t>(p.batch * kBarWidth / p.batches, 0, kBarWidth)) : 0;
     int64_t done = p.step - resumeStep_;
     double eta = done > 0 ? p.elapsedSeconds / double(done) * double(p.totalSteps - p.step) : -1;
@@ -92,7 +93,7 @@ private:
   int every_;
   int64_t epochs_ = 0, resumeStep_ = 0;
   Clock::time_point epochStart_ = Clock::now();
-  std::optional<Clock::time_point> lastDraw_;
+  std::optional<double> lastDraw_;  // elapsedSeconds of the last draw
   bool barShown_ = false;
 };
 

@@ -26,7 +26,7 @@ public:
     makeDirectories(info.runDir);
     std::filesystem::path path = info.runDir / "metrics.csv";
     if (info.resumed) {
-      std::string text = readFile(path), kept;
+      std::string text = readFileIfExists(path), kept;
       size_t end = text.find('\n');
       if (end != std::string::npos) {
         header_ = text.substr(0, end + 1);
@@ -40,7 +40,7 @@ public:
         }
         columns_ = parseHeader(header_);
       }
-      writeAtomically(path, kept);
+      writeFileAtomically(path, kept, false);
       file_.open(path, "ab");
     } else {
       file_.open(path, "wb");

@@ -7,14 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "src/FileIO.h"
+
 namespace mlcrt::track {
-
-/// Writes through a temporary file in the same directory and renames it
-/// into place, so a reader (or a resumed run) never sees half a file.
-void writeAtomically(const std::filesystem::path &path, std::string_view bytes);
-
-/// The whole file, or "" when it does not exist.
-std::string readFile(const std::filesystem::path &path);
 
 /// Creates `dir` and its parents; names the directory when it cannot.
 void makeDirectories(const std::filesystem::path &dir);
@@ -25,7 +20,6 @@ class AppendFile {
 public:
   void open(const std::filesystem::path &path, const char *mode = "ab");
   void write(std::string_view bytes);  // and flush
-  bool isOpen() const { return file_ != nullptr; }
 
 private:
   struct Close {

@@ -31,13 +31,13 @@ public:
                 {"resumed", info.resumed},   {"resume_step", info.resumeStep},
                 {"total_steps", info.totalSteps}, {"epochs", info.epochs},
                 {"config", config}};
-    writeAtomically(info.runDir / "config.json", run.dump(2) + "\n");
+    writeFileAtomically(info.runDir / "config.json", run.dump(2) + "\n", false);
 
     std::filesystem::path path = info.runDir / "metrics.jsonl";
     if (info.resumed) {
       // The interrupted run's lines after the checkpoint are about to be
       // recomputed; a torn last line (a kill mid-write) goes too.
-      std::string kept, text = readFile(path);
+      std::string kept, text = readFileIfExists(path);
       size_t begin = 0;
       while (begin < text.size()) {
         size_t end = text.find('\n', begin);
@@ -49,7 +49,7 @@ public:
           kept.append(line).push_back('\n');
         begin = end + 1;
       }
-      writeAtomically(path, kept);
+      writeFileAtomically(path, kept, false);
       file_.open(path, "ab");
     } else {
       file_.open(path, "wb");
@@ -64,13 +64,12 @@ public:
   }
 
   void finish(const Outcome &o) override {
-    if (summaryPath_.empty()) return;
     Json summary = {{"status", o.status},
                     {"reason", o.reason},
                     {"final", metricsObject(o.final)},
                     {"checkpoint", o.checkpoint},
                     {"seconds", o.seconds}};
-    writeAtomically(summaryPath_, summary.dump(2) + "\n");
+    writeFileAtomically(summaryPath_, summary.dump(2) + "\n", false);
   }
 
 private:

@@ -31,12 +31,6 @@ namespace fs = std::filesystem;
 // MLflow's limits on a param (mlflow/utils/validation.py).
 constexpr size_t kMaxKey = 250, kMaxParamValue = 6000;
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The meta.yaml files are a handful of scalars, so they are written and read
 // here rather than through a YAML library. Strings are quoted as YAML needs:
 // single quotes (a quote doubled), double quotes with escapes where there
@@ -161,13 +155,13 @@ bool claim(const fs::path &dir) {
 }
 
 void writeExperiment(const fs::path &root, const std::string &id, const std::string &name) {
-  std::string t = std::to_string(nowMs());
-  writeAtomically(root / id / "meta.yaml", yaml({{"artifact_location", yamlString(fileUri(root / id))},
+  std::string t = std::to_string(unixMillis());
+  writeFileAtomically(root / id / "meta.yaml", yaml({{"artifact_location", yamlString(fileUri(root / id))},
                                                   {"creation_time", t},
                                                   {"experiment_id", yamlString(id)},
                                                   {"last_update_time", t},
                                                   {"lifecycle_stage", "active"},
-                                                  {"name", yamlString(name)}}));
+                                                  {"name", yamlString(name)}}), false);
 }
 
 bool numeric(const std::string &s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
@@ -192,9 +186,9 @@ std::string experimentId(const fs::path &root, const std::string &name) {
       std::string id = entry.path().filename().string();
       if (!entry.is_directory() || !numeric(id) || id.size() > 18) continue;
       next = std::max<uint64_t>(next, std::stoull(id) + 1);
-      if (parent == root && yamlField(readFile(entry.path() / "meta.yaml"), "name") == name &&
-          yamlField(readFile(entry.path() / "meta.yaml"), "lifecycle_stage") != "deleted")
-        return id;
+      if (parent != root) continue;
+      std::string meta = readFileIfExists(entry.path() / "meta.yaml");
+      if (yamlField(meta, "name") == name && yamlField(meta, "lifecycle_stage") != "deleted") return id;
     }
   }
   while (!claim(root / std::to_string(next))) ++next;  // ids MLflow itself took meanwhile
@@ -216,7 +210,7 @@ public:
     run_ = root_ / experiment_ / info.runId;
     info_ = info;
 
-    std::string oldMeta = readFile(run_ / "meta.yaml");
+    std::string oldMeta = readFileIfExists(run_ / "meta.yaml");
     if (!info.resumed || oldMeta.empty()) {
       std::error_code ec;
       fs::remove_all(run_ / "metrics", ec);  // a run id reused without a resume starts over
@@ -231,7 +225,7 @@ public:
     for (const auto &[key, value] : info.config) {
       std::string k = safeKey(key);
       if (value.size() > kMaxParamValue) truncated += (truncated.empty() ? "" : ",") + k;
-      writeAtomically(run_ / "params" / k, std::string_view(value).substr(0, kMaxParamValue));
+      writeFileAtomically(run_ / "params" / k, std::string_view(value).substr(0, kMaxParamValue), false);
     }
     tag("mlflow.runName", info.run);
     tag("mlflow.user", user());
@@ -244,7 +238,6 @@ public:
   }
 
   void metrics(int64_t step, int64_t, const Metrics &m, int64_t timeMs) override {
-    if (run_.empty()) return;
     for (const auto &[name, value] : m) {
       AppendFile f;
       f.open(run_ / "metrics" / safeKey(name));
@@ -253,20 +246,19 @@ public:
   }
 
   void finish(const Outcome &o) override {
-    if (run_.empty()) return;
     int status = o.status == "failed" ? 4 : o.status == "killed" ? 5 : 3;  // FAILED, KILLED, FINISHED
     if (o.status == "early_stop") tag("mlc.stopped_early", o.reason);
     else if (!o.reason.empty()) tag("mlc.reason", o.reason);
     if (!o.checkpoint.empty()) tag("mlc.checkpoint", o.checkpoint);
-    writeMeta(status, std::to_string(nowMs()));
+    writeMeta(status, std::to_string(unixMillis()));
   }
 
 private:
-  void tag(const std::string &key, const std::string &value) { writeAtomically(run_ / "tags" / key, value); }
+  void tag(const std::string &key, const std::string &value) { writeFileAtomically(run_ / "tags" / key, value, false); }
 
   // RunStatus: RUNNING 1, FINISHED 3, FAILED 4, KILLED 5.
   void writeMeta(int status, const std::string &endTime) {
-    writeAtomically(run_ / "meta.yaml",
+    writeFileAtomically(run_ / "meta.yaml",
                     yaml({{"artifact_uri", yamlString(fileUri(run_ / "artifacts"))},
                           {"deleted_time", "null"},
                           {"end_time", endTime},
@@ -282,7 +274,7 @@ private:
                           {"start_time", std::to_string(info_.startMs)},
                           {"status", std::to_string(status)},
                           {"tags", "[]"},
-                          {"user_id", yamlString(user())}}));
+                          {"user_id", yamlString(user())}}), false);
   }
 
   // The interrupted run's values after the checkpoint are recomputed.
@@ -291,7 +283,7 @@ private:
     std::error_code ec;
     for (const auto &entry : fs::directory_iterator(run_ / "metrics", ec)) files.push_back(entry.path());
     for (const fs::path &file : files) {
-      std::string text = readFile(file), kept;
+      std::string text = readFileIfExists(file), kept;
       for (size_t begin = 0, end; (end = text.find('\n', begin)) != std::string::npos; begin = end + 1) {
         size_t space = text.rfind(' ', end);
         if (space == std::string::npos || space < begin) continue;
@@ -299,7 +291,7 @@ private:
         auto [p, e] = std::from_chars(text.data() + space + 1, text.data() + end, step);
         if (e == std::errc() && p == text.data() + end && step <= resumeStep) kept.append(text, begin, end + 1 - begin);
       }
-      writeAtomically(file, kept);
+      writeFileAtomically(file, kept, false);
     }
   }
 

@@ -4,6 +4,8 @@
 // with a warning and the run goes on.
 #pragma once
 
+#include "src/Metrics.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
@@ -15,7 +17,7 @@
 
 namespace mlcrt::track {
 
-using Metrics = std::vector<std::pair<std::string, double>>;  // `train.loss`, `val.accuracy`, ... in print order
+using mlcrt::Metrics;  // `train.loss`, `val.accuracy`, ... in print order
 
 struct RunInfo {
   std::string project, run;  // resolved names, e.g. `MLP-digits`, `hidden=256-bs64-lr0.001`
@@ -88,6 +90,9 @@ private:
   std::ostream &warnings_;
   std::vector<Entry> sinks_;
 };
+
+/// Milliseconds since the Unix epoch: the time stamps of every store.
+int64_t unixMillis();
 
 /// CRC-32C (Castagnoli), as TFRecord framing uses; exposed for the tests.
 uint32_t crc32c(std::string_view bytes);

@@ -35,11 +35,14 @@ void Tracker::progress(const Progress &p) {
   each([&](Sink &s) { s.progress(p); });
 }
 
+int64_t unixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void Tracker::metrics(int64_t step, int64_t epoch, const Metrics &m) {
   // One timestamp for every sink, so the stores agree on when it was logged.
-  int64_t timeMs = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  int64_t timeMs = unixMillis();
   each([&](Sink &s) { s.metrics(step, epoch, m, timeMs); });
 }
 

@@ -4,6 +4,8 @@
 #include "src/CheckpointStore.h"
 
 #include <fmt/format.h>
+#include "TestDir.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -20,17 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-class Checkpoint : public ::testing::Test {
+class Checkpoint : public test::TempDirTest {
 protected:
-  void SetUp() override {
-    const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("mlcrt-") + info->test_suite_name() + "-" + info->name() + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string path(const std::string &name) const { return (dir_ / name).string(); }
   void put(const std::string &name, const std::string &bytes) const {
     std::ofstream(path(name), std::ios::binary | std::ios::trunc) << bytes;
@@ -42,18 +35,10 @@ protected:
     return out;
   }
 
-  fs::path dir_;
 };
 using Safetensors = Checkpoint;
 
-std::string errorOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::errorOf;
 
 // A small training state: every dtype the runtime writes and an empty tensor.
 struct State {
@@ -183,16 +168,15 @@ TEST_F(Safetensors, CorruptHeadersAreNamed) {
   EXPECT_EQ(error(craft("{}", "")), "(no error)");
 }
 
+// NumPy reads the file (scripts/bootstrap installs it); PyTorch too where
+// it is installed (scripts/bench installs it), not a dependency of the tests.
 TEST_F(Safetensors, PythonReadsWhatWeWrite) {
-  if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "no /usr/bin/python3";
-  fs::path script = fs::path(__FILE__).parent_path() / "../../lit/run/Inputs/read_safetensors.py";
-  if (!fs::exists(script)) GTEST_SKIP() << "no " << script;
-  if (std::system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) GTEST_SKIP() << "no numpy";
-  bool torch = std::system("/usr/bin/python3 -c 'import torch' 2>/dev/null") == 0;
+  fs::path script = fs::path(MLC_TEST_TOOLS) / "read_safetensors.py";
+  bool torch = std::system(fmt::format("'{}' -c 'import torch' 2>/dev/null", MLC_PYTHON).c_str()) == 0;
   State s;
   writeFileAtomically(dir_ / "s.safetensors", encodeSafetensors(s.views(), {{"k", "v"}}));
   std::string out = path("out.txt");
-  std::string command = fmt::format("/usr/bin/python3 '{}' '{}' {} >'{}' 2>&1", script.string(),
+  std::string command = fmt::format("'{}' '{}' '{}' {} >'{}' 2>&1", MLC_PYTHON, script.string(),
                                     path("s.safetensors"), torch ? "--require-torch" : "", out);
   int rc = std::system(command.c_str());
   EXPECT_EQ(rc, 0) << readFile(out);
@@ -369,12 +353,13 @@ TEST_F(Checkpoint, ListOrdersByProgress) {
   store.write("step=100", s.views(), R"({"progress": {"step": 100}})");
   store.write("b", s.views(), R"({"progress": {"step": 5}})");
   store.write("a", s.views(), R"({"progress": {"step": 5}})");
-  fs::last_write_time(dir_ / "a.json", fs::last_write_time(dir_ / "b.json") - std::chrono::seconds(10));
+  // Same step: the newer first, though its name sorts last.
+  fs::last_write_time(dir_ / "a.json", fs::last_write_time(dir_ / "b.json") + std::chrono::seconds(10));
   // Neither a temporary file nor tensors without their JSON is a checkpoint.
   put("step=200.json.tmp.1.0", "{}");
   put("step=300.safetensors", "x");
   std::vector<std::string> order = {"progress", "step"};
-  EXPECT_EQ(store.list(order), (std::vector<std::string>{"step=100", "step=10", "step=9", "b", "a"}));
+  EXPECT_EQ(store.list(order), (std::vector<std::string>{"step=100", "step=10", "step=9", "a", "b"}));
   // Same step, same time: by name.
   fs::last_write_time(dir_ / "a.json", fs::last_write_time(dir_ / "b.json"));
   EXPECT_EQ(store.list(order), (std::vector<std::string>{"step=100", "step=10", "step=9", "b", "a"}));

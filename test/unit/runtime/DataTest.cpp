@@ -4,6 +4,8 @@
 #include "src/Batcher.h"
 #include "src/Dataset.h"
 
+#include "TestDir.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -19,17 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Data : public ::testing::Test {
+class Data : public test::TempDirTest {
 protected:
-  void SetUp() override {
-    const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("mlcrt-") + info->test_suite_name() + "-" + info->name() + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Writes `bytes` to `name` in the test's directory, gzipped when the name ends in .gz.
   std::string write(const std::string &name, const std::string &bytes) {
     std::string path = (dir_ / name).string();
@@ -44,17 +37,9 @@ protected:
     return path;
   }
 
-  fs::path dir_;
 };
 
-std::string errorOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::errorOf;
 
 DataSpec csvSpec(const std::string &path) {
   DataSpec s;

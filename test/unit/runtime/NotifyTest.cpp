@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char *kPython = "/usr/bin/python3";
+constexpr const char *kPython = MLC_PYTHON;
 
 // Records each POST as one JSON line before answering, so the record is on
 // disk when notify() returns; paths under /fail answer 500.

@@ -120,6 +120,18 @@ inline nlohmann::ordered_json sampleManifest(const std::string &csvPath = "/none
         {{"slot", 2}, {"name", "loss"}, {"dtype", "f32"}, {"shape", J::array()}},
         {{"slot", 3}, {"name", "logits"}, {"dtype", "f32"}, {"shape", {-1, 3}}}}},
       {"metrics", {{{"name", "accuracy"}}, {{"name", "f1"}, {"average", "macro"}}}},
+      // What names the run's directories (the compiler writes every key).
+      {"config",
+       {{"experiment", "iris_net"},
+        {"model", "Net"},
+        {"data", "iris"},
+        {"optimizer.lr", 0.5},
+        {"model.p", 0.1},
+        {"trainer.epochs", 40},
+        {"trainer.batch", 8},
+        {"trainer.seed", 7},
+        {"data.seed", 42}}},
+      {"naming", {{"int_params", J::array()}, {"aliases", {{"lr", "optimizer.lr"}, {"batch", "trainer.batch"}}}}},
   };
 }
 

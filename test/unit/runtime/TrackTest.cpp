@@ -1,8 +1,11 @@
 // The tracking sinks: exact file contents, the resume rule, the console's
 // lines and bar, CRC-32C, the Tracker's isolation of a failing sink, and
 // the TensorBoard and MLflow output read back by the formats' own readers
-// (read_tracking.py).
+// (test/tools/read_tracking.py).
+#include "src/FileIO.h"
 #include "src/track/Sink.h"
+
+#include "TestDir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -17,17 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TrackTest : public ::testing::Test {
+class TrackTest : public mlcrt::test::TempDirTest {
 protected:
-  void SetUp() override {
-    const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("mlcrt-track-") + info->test_suite_name() + "-" + info->name() + "-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   RunInfo info(bool resumed = false, int64_t resumeStep = 0) const {
     RunInfo r;
     r.project = "MLP-digits";
@@ -46,14 +40,7 @@ protected:
     return r;
   }
 
-  static std::string read(const fs::path &p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
-  fs::path dir_;
+  static std::string read(const fs::path &p) { return readFileIfExists(p); }
 };
 
 TEST_F(TrackTest, JsonlOneObjectPerCall) {
@@ -252,7 +239,7 @@ TEST_F(TrackTest, ReadersReadWhatTheSinksWrote) {
   t.metrics(20, 0, {{"test.accuracy", 0.875}});
   t.finish({"finished", "", {{"test.accuracy", 0.875}}, "", 2});
 
-  fs::path script = fs::path(__FILE__).parent_path() / "read_tracking.py";
+  fs::path script = fs::path(MLC_TEST_TOOLS) / "read_tracking.py";
   std::string command = std::string(MLC_PYTHON) + " '" + script.string() + "' '" + info().runDir.string() + "' '" +
                         info().mlflowRoot.string() + "' 2>&1";
   FILE *p = ::popen(command.c_str(), "r");

@@ -49,11 +49,18 @@ def main():
             raise SystemExit(f"run {i + 1} finished (status {proc.returncode}) before SIG{sig_name}")
         proc.send_signal(sig)
         status = proc.wait()
-        print(f"run {i + 1}: SIG{sig_name}, exit status {status if status >= 0 else 128 - status}", flush=True)
+        status = status if status >= 0 else 128 - status
+        print(f"run {i + 1}: SIG{sig_name}, exit status {status}", flush=True)
+        # SIGKILL ends the process as the signal's own status; SIGTERM is
+        # caught, checkpointed and reported as 128 + 15 by the run itself.
+        if status != 128 + sig:
+            raise SystemExit(f"run {i + 1}: exit status {status}, expected {128 + sig}")
     if not finish:
         return
     status = subprocess.call(command + ["--resume"])
     print(f"last run: exit status {status}", flush=True)
+    if status != 0:
+        raise SystemExit(f"the resumed run failed with exit status {status}")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
 check that what mlc writes is plain safetensors.
 
   read_safetensors.py FILE [--require-torch]
+  read_safetensors.py --meta FILE
 
 prints one line per tensor in file order: `name dtype shape sum`, e.g.
 `weight F32 [2, 3] 21`; float sums with 6 significant digits, integer sums
 exactly. Tensors are decoded with NumPy; when PyTorch is importable each is
 also read with torch.frombuffer and must hold the same values.
 --require-torch fails when PyTorch is missing instead of skipping it.
+--meta prints the `__metadata__` instead, one `key=value` a line in key
+order, then `tensors: N`.
 """
 import json
 import struct
@@ -20,6 +23,20 @@ try:
     import torch
 except ImportError:
     torch = None
+
+def header_of(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def print_meta(path):
+    header, _ = header_of(path)
+    for key, value in sorted(header.pop("__metadata__", {}).items()):
+        print(f"{key}={value}")
+    print(f"tensors: {len(header)}")
+
 
 # BF16 has no NumPy dtype: it is read as uint16 and widened to float32.
 NUMPY = {
@@ -36,12 +53,8 @@ TORCH = {} if torch is None else {
 
 
 def read(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
+    header, data = header_of(path)
     header.pop("__metadata__", None)
-    data = raw[8 + n:]
     entries = sorted(header.items(), key=lambda e: e[1]["data_offsets"])
     return [(name, e["dtype"], e["shape"], data[e["data_offsets"][0]:e["data_offsets"][1]])
             for name, e in entries]
@@ -62,6 +75,9 @@ def as_torch(dtype, shape, chunk):
 
 def main():
     args = sys.argv[1:]
+    if args[0] == "--meta":
+        print_meta(args[1])
+        return
     if torch is None and "--require-torch" in args:
         sys.exit("read_safetensors.py: PyTorch is not installed")
     for name, dtype, shape, chunk in read(args[0]):
