@@ -67,7 +67,7 @@ block : '{' field* '}' ;
 
 field
   : path '=' expr        # assignField
-  | path '~' expr        # sweepField
+  | path '~' expr (WHEN when=path IN cond=expr)?   # sweepField
   | ident block          # blockField
   | ';'                  # emptyField
   ;
@@ -103,7 +103,7 @@ recordEntry : ident ':' expr ;
 
 // Keywords that only start declarations or statements may still be used as
 // names (`model = MLP()`, `model.hidden ~ choice(64, 128)`).
-ident : IDENT | IMPORT | DATASET | MODEL | EXPERIMENT | EXTERN | INPUT | OUTPUT | REPEAT ;
+ident : IDENT | IMPORT | DATASET | MODEL | EXPERIMENT | EXTERN | INPUT | OUTPUT | REPEAT | WHEN ;
 
 IMPORT     : 'import' ;
 DATASET    : 'dataset' ;
@@ -116,6 +116,7 @@ REPEAT     : 'repeat' ;
 IN         : 'in' ;
 THEN       : 'then' ;
 ON         : 'on' ;
+WHEN       : 'when' ;
 TRUE       : 'true' ;
 FALSE      : 'false' ;
 MINIMIZE   : 'minimize' ;

@@ -23,12 +23,28 @@ struct Options {
   bool hostCpu = true;
 };
 
+/// One compiled variant of the experiment: its step program and manifest.
+/// A sweep over structural parameters has several; the plan lists them in
+/// this order.
+struct Unit {
+  const loops::Program &program;
+  const std::string &manifest;
+};
+
 /// The module's textual IR (`--emit=llvm`), after optimisation.
-std::string emitLLVMText(const loops::Program &program, const std::string &manifest, const Options &options);
+std::string emitLLVMText(const std::vector<Unit> &units, const Options &options);
 
 /// Writes an object file defining mlc_get_plan; false and `error` on failure.
-bool emitObject(const loops::Program &program, const std::string &manifest, const Options &options,
-                const std::string &path, std::string &error);
+bool emitObject(const std::vector<Unit> &units, const Options &options, const std::string &path, std::string &error);
+
+// One program: an experiment without compiled variants.
+inline std::string emitLLVMText(const loops::Program &program, const std::string &manifest, const Options &options) {
+  return emitLLVMText(std::vector<Unit>{{program, manifest}}, options);
+}
+inline bool emitObject(const loops::Program &program, const std::string &manifest, const Options &options,
+                       const std::string &path, std::string &error) {
+  return emitObject(std::vector<Unit>{{program, manifest}}, options, path, error);
+}
 
 /// Links an object file with libmlcrt into an executable; false and `error`
 /// (with the linker's output) on failure.
@@ -40,8 +56,12 @@ bool linkExecutable(const std::string &object, const std::string &output, std::s
 class JitModule {
 public:
   using Symbols = std::vector<std::pair<std::string, void *>>;
+  static std::unique_ptr<JitModule> create(const std::vector<Unit> &units, const Options &options,
+                                           const Symbols &symbols, std::string &error);
   static std::unique_ptr<JitModule> create(const loops::Program &program, const std::string &manifest,
-                                           const Options &options, const Symbols &symbols, std::string &error);
+                                           const Options &options, const Symbols &symbols, std::string &error) {
+    return create(std::vector<Unit>{{program, manifest}}, options, symbols, error);
+  }
   virtual ~JitModule() = default;
   virtual const mlc_plan *plan() const = 0;
 };

@@ -210,7 +210,7 @@ Function *emitKernel(const ModuleEnv &env, const loops::Kernel &kernel) {
   LLVMContext &c = env.module.getContext();
   auto *type = kernelType(env);
   // Internal: the inliner decides whether it folds into the step function.
-  auto *f = Function::Create(type, GlobalValue::InternalLinkage, "mlc.kernel." + kernel.name, env.module);
+  auto *f = Function::Create(type, GlobalValue::InternalLinkage, "mlc.kernel." + env.prefix + kernel.name, env.module);
   f->addFnAttr(Attribute::NoUnwind);
   Value *ctx = f->getArg(0);
   ctx->setName("ctx");

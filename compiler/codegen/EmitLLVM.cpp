@@ -132,7 +132,7 @@ static void emitKernelCall(IRBuilder<> &b, const ModuleEnv &env, Value *ctx, Val
 static Function *emitStepFunction(const ModuleEnv &env, const loops::Function &fn) {
   LLVMContext &c = env.module.getContext();
   auto *type = FunctionType::get(Type::getVoidTy(c), {PointerType::getUnqual(env.ctxType)}, false);
-  auto *f = Function::Create(type, GlobalValue::ExternalLinkage, "mlc_" + fn.name, env.module);
+  auto *f = Function::Create(type, GlobalValue::ExternalLinkage, "mlc_" + env.prefix + fn.name, env.module);
   f->addFnAttr(Attribute::NoUnwind);
   f->addFnAttr(Attribute::UWTable);  // backtraces through generated code in debuggers and profilers
   Value *ctx = f->getArg(0);
@@ -161,30 +161,30 @@ static GlobalVariable *constantGlobal(Module &module, const char *name, Constant
   return global;
 }
 
-static void emitPlan(const ModuleEnv &env, const std::string &manifest, Type *stepPtr,
-                     Constant *train, Constant *apply, Constant *eval) {
-  LLVMContext &c = env.module.getContext();
-  Constant *text = ConstantDataArray::getString(c, manifest, /*AddNull=*/true);
-  GlobalVariable *textVar = constantGlobal(env.module, "mlc.manifest", text, GlobalValue::PrivateLinkage);
-  textVar->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
-  Constant *zero = ConstantInt::get(env.i64, 0);
-  Constant *textPtr =
-      ConstantExpr::getInBoundsGetElementPtr(text->getType(), textVar, ArrayRef<Constant *>{zero, zero});
-
-  // mlc_plan: {uint32_t abi_version, const char *manifest_json, train, apply, eval}.
-  auto *planType = StructType::create(c, {env.i32, env.i8ptr, stepPtr, stepPtr, stepPtr}, "mlc_plan");
-  Constant *plan = ConstantStruct::get(planType, {ConstantInt::get(env.i32, MLC_PLAN_ABI_VERSION), textPtr,
-                                                  train, apply, eval});
-  GlobalVariable *planVar = constantGlobal(env.module, "mlc.plan", plan, GlobalValue::InternalLinkage);
+// The plan: one mlc_variant {manifest, train, apply, eval} per unit, and
+// mlc_get_plan returning {abi_version, variant_count, variants}.
+static void emitPlan(Module &module, const std::vector<Constant *> &variants, StructType *variantType) {
+  LLVMContext &c = module.getContext();
+  auto *i32 = Type::getInt32Ty(c);
+  auto *arrayType = ArrayType::get(variantType, variants.size());
+  GlobalVariable *array =
+      constantGlobal(module, "mlc.variants", ConstantArray::get(arrayType, variants), GlobalValue::InternalLinkage);
+  Constant *zero = ConstantInt::get(Type::getInt64Ty(c), 0);
+  Constant *first = ConstantExpr::getInBoundsGetElementPtr(arrayType, array, ArrayRef<Constant *>{zero, zero});
+  auto *planType = StructType::create(c, {i32, i32, PointerType::getUnqual(variantType)}, "mlc_plan");
+  Constant *plan = ConstantStruct::get(
+      planType, {ConstantInt::get(i32, MLC_PLAN_ABI_VERSION), ConstantInt::get(i32, variants.size()), first});
+  GlobalVariable *planVar = constantGlobal(module, "mlc.plan", plan, GlobalValue::InternalLinkage);
 
   auto *getType = FunctionType::get(PointerType::getUnqual(planType), false);
-  auto *get = Function::Create(getType, GlobalValue::ExternalLinkage, "mlc_get_plan", env.module);
+  auto *get = Function::Create(getType, GlobalValue::ExternalLinkage, "mlc_get_plan", module);
   get->addFnAttr(Attribute::NoUnwind);
   IRBuilder<> b(BasicBlock::Create(c, "entry", get));
   b.CreateRet(planVar);
 }
 
-std::unique_ptr<Module> emitModule(LLVMContext &context, const loops::Program &program, const std::string &manifest) {
+std::unique_ptr<Module> emitModule(LLVMContext &context, const std::vector<Unit> &units) {
+  if (units.empty()) throw std::logic_error("codegen: no program to compile");
   auto module = std::make_unique<Module>("mlc", context);
   auto *i8ptr = Type::getInt8PtrTy(context);
   auto *i64 = Type::getInt64Ty(context);
@@ -193,25 +193,38 @@ std::unique_ptr<Module> emitModule(LLVMContext &context, const loops::Program &p
   auto *ctxType = StructType::create(
       context, {i8ptr, i8ptr, PointerType::getUnqual(i8ptr), PointerType::getUnqual(f32), i64, i64, i64},
       "mlc_step_ctx");
-  ModuleEnv env{*module, program, ctxType, f32, Type::getInt32Ty(context), i64, i8ptr};
-
   auto *stepPtr = PointerType::getUnqual(
       FunctionType::get(Type::getVoidTy(context), {PointerType::getUnqual(ctxType)}, false));
-  Constant *train = ConstantPointerNull::get(stepPtr);
-  Constant *apply = train, *eval = train;
+  // mlc_variant: {const char *manifest_json, train, apply, eval}.
+  auto *variantType = StructType::create(context, {i8ptr, stepPtr, stepPtr, stepPtr}, "mlc_variant");
+  std::vector<Constant *> variants;
   std::set<std::string> seen;
-  for (const loops::Function &fn : program.functions) {
-    if (!seen.insert(fn.name).second || fn.name == "get_plan")
-      throw std::logic_error("codegen: step function name '" + fn.name + "' is taken");
-    Function *f = emitStepFunction(env, fn);
-    if (fn.name == "train_step")
-      train = f;
-    else if (fn.name == "apply_step")
-      apply = f;
-    else if (fn.name == "eval_step")
-      eval = f;
+  for (size_t u = 0; u < units.size(); ++u) {
+    ModuleEnv env{*module, units[u].program, ctxType, f32, Type::getInt32Ty(context), i64, i8ptr,
+                  u == 0 ? "" : "v" + std::to_string(u) + "_"};
+    Constant *train = ConstantPointerNull::get(stepPtr);
+    Constant *apply = train, *eval = train;
+    for (const loops::Function &fn : units[u].program.functions) {
+      if (!seen.insert(env.prefix + fn.name).second || fn.name == "get_plan")
+        throw std::logic_error("codegen: step function name '" + fn.name + "' is taken");
+      Function *f = emitStepFunction(env, fn);
+      if (fn.name == "train_step")
+        train = f;
+      else if (fn.name == "apply_step")
+        apply = f;
+      else if (fn.name == "eval_step")
+        eval = f;
+    }
+    Constant *text = ConstantDataArray::getString(context, units[u].manifest, /*AddNull=*/true);
+    std::string name = "mlc.manifest" + (u ? "." + std::to_string(u) : std::string());
+    GlobalVariable *textVar = constantGlobal(*module, name.c_str(), text, GlobalValue::PrivateLinkage);
+    textVar->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
+    Constant *zero = ConstantInt::get(i64, 0);
+    Constant *textPtr =
+        ConstantExpr::getInBoundsGetElementPtr(text->getType(), textVar, ArrayRef<Constant *>{zero, zero});
+    variants.push_back(ConstantStruct::get(variantType, {textPtr, train, apply, eval}));
   }
-  emitPlan(env, manifest, stepPtr, train, apply, eval);
+  emitPlan(*module, variants, variantType);
   return module;
 }
 

@@ -44,8 +44,8 @@ llvm::Error defineSymbols(llvm::orc::LLJIT &jit, const JitModule::Symbols &symbo
 
 }  // namespace
 
-std::unique_ptr<JitModule> JitModule::create(const loops::Program &program, const std::string &manifest,
-                                             const Options &options, const Symbols &symbols, std::string &error) {
+std::unique_ptr<JitModule> JitModule::create(const std::vector<Unit> &units, const Options &options,
+                                             const Symbols &symbols, std::string &error) {
   auto fail = [&](llvm::Error e) -> std::unique_ptr<JitModule> {
     error = llvm::toString(std::move(e));
     return nullptr;
@@ -57,7 +57,7 @@ std::unique_ptr<JitModule> JitModule::create(const loops::Program &program, cons
   if (!tm)
     return fail(tm.takeError());
   auto context = std::make_unique<llvm::LLVMContext>();
-  std::unique_ptr<llvm::Module> module = detail::buildOptimized(*context, program, manifest, options, **tm);
+  std::unique_ptr<llvm::Module> module = detail::buildOptimized(*context, units, options, **tm);
 
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*builder)).create();
   if (!jit)

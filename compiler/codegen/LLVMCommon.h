@@ -27,14 +27,14 @@ struct ModuleEnv {
   llvm::StructType *ctxType;  // mlc_step_ctx, field for field as in abi/plan.h
   llvm::Type *f32, *i32, *i64;
   llvm::PointerType *i8ptr;
+  std::string prefix;  // of this variant's function names: "" for the first, "v1_" ...
 };
 
 /// mlc_step_ctx's fields, in declaration order.
 enum class CtxField : unsigned { State, Scratch, Io, HParams, Batch, Seed, Micro };
 
 // EmitLLVM.cpp: the module, the step functions, GEMM calls and the plan.
-std::unique_ptr<llvm::Module> emitModule(llvm::LLVMContext &context, const loops::Program &program,
-                                         const std::string &manifest);
+std::unique_ptr<llvm::Module> emitModule(llvm::LLVMContext &context, const std::vector<Unit> &units);
 llvm::Value *loadCtxField(llvm::IRBuilder<> &b, const ModuleEnv &env, llvm::Value *ctx, CtxField field);
 /// Typed (float* or i64*) base address of a buffer in this step.
 llvm::Value *emitBufferAddress(llvm::IRBuilder<> &b, const ModuleEnv &env, llvm::Value *ctx, llvm::Value *batch,
@@ -73,8 +73,7 @@ llvm::Expected<llvm::orc::JITTargetMachineBuilder> targetBuilder(const Options &
 std::unique_ptr<llvm::TargetMachine> createTargetMachine(const Options &options, std::string &error);
 
 // Optimize.cpp: emit, verify and optimise the module for `tm`.
-std::unique_ptr<llvm::Module> buildOptimized(llvm::LLVMContext &context, const loops::Program &program,
-                                             const std::string &manifest, const Options &options,
-                                             llvm::TargetMachine &tm);
+std::unique_ptr<llvm::Module> buildOptimized(llvm::LLVMContext &context, const std::vector<Unit> &units,
+                                             const Options &options, llvm::TargetMachine &tm);
 
 }  // namespace mlc::codegen::detail

@@ -8,13 +8,12 @@
 
 namespace mlc::codegen {
 
-bool emitObject(const loops::Program &program, const std::string &manifest, const Options &options,
-                const std::string &path, std::string &error) {
+bool emitObject(const std::vector<Unit> &units, const Options &options, const std::string &path, std::string &error) {
   std::unique_ptr<llvm::TargetMachine> tm = detail::createTargetMachine(options, error);
   if (!tm)
     return false;
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> module = detail::buildOptimized(context, program, manifest, options, *tm);
+  std::unique_ptr<llvm::Module> module = detail::buildOptimized(context, units, options, *tm);
 
   std::error_code ec;
   llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);

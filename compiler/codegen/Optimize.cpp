@@ -56,10 +56,10 @@ static void reportErrorsOnly(const DiagnosticInfo &info, void *) {
   throw std::logic_error("LLVM: " + out.str());
 }
 
-std::unique_ptr<Module> buildOptimized(LLVMContext &context, const loops::Program &program,
-                                       const std::string &manifest, const Options &options, TargetMachine &tm) {
+std::unique_ptr<Module> buildOptimized(LLVMContext &context, const std::vector<Unit> &units, const Options &options,
+                                       TargetMachine &tm) {
   context.setDiagnosticHandlerCallBack(reportErrorsOnly);
-  std::unique_ptr<Module> module = emitModule(context, program, manifest);
+  std::unique_ptr<Module> module = emitModule(context, units);
   module->setTargetTriple(tm.getTargetTriple().str());
   module->setDataLayout(tm.createDataLayout());
   // Per-function CPU and features, so every pass and the code generator
@@ -82,13 +82,13 @@ std::unique_ptr<Module> buildOptimized(LLVMContext &context, const loops::Progra
 
 namespace mlc::codegen {
 
-std::string emitLLVMText(const loops::Program &program, const std::string &manifest, const Options &options) {
+std::string emitLLVMText(const std::vector<Unit> &units, const Options &options) {
   std::string error;
   std::unique_ptr<llvm::TargetMachine> tm = detail::createTargetMachine(options, error);
   if (!tm)
     throw std::runtime_error("codegen: no target machine: " + error);
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> module = detail::buildOptimized(context, program, manifest, options, *tm);
+  std::unique_ptr<llvm::Module> module = detail::buildOptimized(context, units, options, *tm);
   std::string text;
   llvm::raw_string_ostream out(text);
   module->print(out, nullptr);

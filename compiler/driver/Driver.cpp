@@ -9,6 +9,7 @@
 #include "parse/Parse.h"
 #include "sema/Sema.h"
 #include "sema/SemaDump.h"
+#include "sweep/TrialGraphDump.h"
 
 #include <CLI/CLI.hpp>
 
@@ -26,7 +27,7 @@ namespace mlc {
 
 namespace {
 
-enum class Emit { None, Ast, Sema, Graph, Grad, Plan, Llvm };
+enum class Emit { None, Ast, Sema, Trials, Graph, Grad, Plan, Llvm };
 
 // What to do with the compiled experiment, besides printing a stage.
 enum class Action { Check, Compile, Run };
@@ -92,10 +93,6 @@ void warnAboutTarget(const sema::CheckedExperiment &exp, Diagnostics &diags) {
   if (strategy.value.callee && strategy.value.callee->name != "single")
     diags.report(Diag::StrategyNotLowered, strategy.value.loc.valid() ? strategy.value.loc : exp.decl->loc,
                  strategy.value.callee->name);
-  // The sweep is checked but not run yet: say so once, rather than let a
-  // run look as if it had tuned.
-  if (auto sweep = exp.fields.find("sweep"); sweep != exp.fields.end() && sweep->second.loc.valid())
-    diags.report(Diag::SectionNotCarriedOut, sweep->second.loc, "`sweep` is");
   const sema::Value *precision = exp.fields.at("trainer").value.arg("precision");
   if (precision && precision->s != "f32") diags.report(Diag::PrecisionNotLowered, precision->loc.valid() ? precision->loc : exp.decl->loc, precision->s);
 }
@@ -104,26 +101,44 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// What a rank may hold: `trainer.memory_gb`, or else this machine's memory
+// (the CPU device a run here uses).
+int64_t memoryLimit(const sema::CheckedExperiment &exp) {
+  const sema::Value *gb = exp.fields.at("trainer").value.arg("memory_gb");
+  if (gb && gb->number() > 0) return int64_t(gb->number() * double(int64_t(1) << 30));
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0 ? int64_t(pages) * size : 0;
+}
+
 int lowerAndEmit(const sema::SemaResult &result, FileId file, Emit emit, const Options &opts, Diagnostics &diags) {
   auto t0 = std::chrono::steady_clock::now();
   const sema::CheckedExperiment *exp = chooseExperiment(result, file, opts, diags);
   if (!exp) return 1;
   warnAboutTarget(*exp, diags);
-  LowerUntil until = emit == Emit::Graph ? LowerUntil::Graph : emit == Emit::Grad ? LowerUntil::Grad : LowerUntil::Loops;
-  auto lowered = lowerExperiment(*exp, diags, until);
-  if (!lowered) return 1;
   if (emit == Emit::Graph || emit == Emit::Grad) {
+    auto lowered = lowerExperiment(*exp, diags, emit == Emit::Graph ? LowerUntil::Graph : LowerUntil::Grad);
+    if (!lowered) return 1;
     std::cout << graph::dumpModule(lowered->graph);
     return 0;
   }
-  int64_t batch = int64_t(exp->fields.at("trainer").value.arg("batch")->i);
-  if (emit == Emit::Plan) {
-    std::cout << loops::dumpPlan(lowered->program, batch);
+  auto all = lowerWithSweep(*result.program, *exp, diags, memoryLimit(*exp));
+  if (!all) return 1;
+  if (emit == Emit::Trials) {
+    if (all->trials) std::cout << sweep::dumpTrialGraph(*all->trials, all->memory);
+    else std::cout << "no sweep: one run of the spec as written\n";
     return 0;
   }
+  const Lowered &base = all->variants[0];
+  int64_t batch = int64_t(exp->fields.at("trainer").value.arg("batch")->i);
+  if (emit == Emit::Plan) {
+    std::cout << loops::dumpPlan(base.program, batch);
+    return 0;
+  }
+  std::vector<codegen::Unit> units;
+  for (const Lowered &v : all->variants) units.push_back({v.program, v.manifest});
   codegen::Options cg;
   if (emit == Emit::Llvm) {
-    std::cout << codegen::emitLLVMText(lowered->program, lowered->manifest, cg);
+    std::cout << codegen::emitLLVMText(units, cg);
     return 0;
   }
   std::string error;
@@ -138,7 +153,7 @@ int lowerAndEmit(const sema::SemaResult &result, FileId file, Emit emit, const O
       return 1;
     }
     std::string object = (fs::path(tmpl) / "experiment.o").string();
-    bool ok = codegen::emitObject(lowered->program, lowered->manifest, cg, object, error) &&
+    bool ok = codegen::emitObject(units, cg, object, error) &&
               codegen::linkExecutable(object, output, error);
     std::error_code ec;
     fs::remove_all(tmpl, ec);
@@ -161,7 +176,7 @@ int lowerAndEmit(const sema::SemaResult &result, FileId file, Emit emit, const O
   if (opts.action == Action::Run) {
     codegen::JitModule::Symbols symbols = {{"mlcrt_sgemm", reinterpret_cast<void *>(&mlcrt_sgemm)},
                                            {"mlcrt_parallel_for", reinterpret_cast<void *>(&mlcrt_parallel_for)}};
-    auto jit = codegen::JitModule::create(lowered->program, lowered->manifest, cg, symbols, error);
+    auto jit = codegen::JitModule::create(units, cg, symbols, error);
     if (!jit) {
       diags.report(Diag::CompileFailed, Loc{}, error);
       return 1;
@@ -227,8 +242,8 @@ int run(int argc, char **argv) {
   CLI::App app{"mlc: the compiler for mlp experiment specifications", "mlc"};
   app.set_version_flag("--version", std::string("mlc ") + MLC_VERSION);
   app.footer("Exit status: 0 success, 1 errors in the input, 2 usage error, 3 internal compiler error.");
-  app.add_option("--emit", opts.emit, "Print a stage instead of only checking: ast, sema, graph, grad, plan, llvm")
-      ->check(CLI::IsMember({"ast", "sema", "graph", "grad", "plan", "llvm"}));
+  app.add_option("--emit", opts.emit, "Print a stage instead of only checking: ast, sema, trials, graph, grad, plan, llvm")
+      ->check(CLI::IsMember({"ast", "sema", "trials", "graph", "grad", "plan", "llvm"}));
   app.add_option("--experiment", opts.experiment, "The experiment to compile when a file declares several");
   app.add_option("--diagnostics-format", opts.diagnosticsFormat, "How diagnostics are printed: text, json")
       ->check(CLI::IsMember({"text", "json"}));
@@ -288,6 +303,7 @@ int run(int argc, char **argv) {
   }
   Emit emit = opts.emit == "ast"     ? Emit::Ast
               : opts.emit == "sema"  ? Emit::Sema
+              : opts.emit == "trials" ? Emit::Trials
               : opts.emit == "graph" ? Emit::Graph
               : opts.emit == "grad"  ? Emit::Grad
               : opts.emit == "plan"  ? Emit::Plan

@@ -195,4 +195,12 @@ private:
 
 void planMemory(Program &program) { Planner(program).run(); }
 
+int64_t bytesPerRank(const Program &program, int64_t batch) {
+  int64_t io = 0;
+  for (const Buffer &b : program.buffers)
+    if (b.region == Region::Io && b.aliasOf < 0)
+      io += (b.elements.fixed + b.elements.perBatch * batch) * (b.dtype == DType::F32 ? 4 : 8);
+  return program.stateBytes + program.scratchFixedBytes + program.scratchPerSampleBytes * batch + io;
+}
+
 }  // namespace mlc::loops

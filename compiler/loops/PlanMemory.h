@@ -9,4 +9,7 @@ namespace mlc::loops {
 
 void planMemory(Program &program);
 
+/// Bytes one rank holds for a step at `batch`: state, scratch and io.
+int64_t bytesPerRank(const Program &program, int64_t batch);
+
 }  // namespace mlc::loops

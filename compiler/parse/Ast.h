@@ -96,6 +96,10 @@ struct Field {
   Loc loc;
   std::vector<Name> path;  // `optimizer.lr` has two parts; blocks have one
   ExprPtr value;           // Assign, Sweep
+  // Sweep: `... when model.depth in 2..4`, a parameter active only for
+  // those values of another swept one.
+  std::vector<Name> whenPath;
+  ExprPtr whenValues;
   std::vector<Field> block;
   Loc blockLoc;            // the braces of a Block
 

@@ -181,8 +181,12 @@ private:
         field.value = expr(c->expr(), 0);
       } else if (auto *c = dynamic_cast<P::SweepFieldContext *>(f)) {
         field.kind = ast::Field::Sweep;
-        for (auto *part : c->path()->ident()) field.path.push_back(name(part));
-        field.value = expr(c->expr(), 0);
+        for (auto *part : c->path(0)->ident()) field.path.push_back(name(part));
+        field.value = expr(c->expr(0), 0);
+        if (c->when) {
+          for (auto *part : c->when->ident()) field.whenPath.push_back(name(part));
+          field.whenValues = expr(c->cond, 0);
+        }
       } else if (auto *c = dynamic_cast<P::BlockFieldContext *>(f)) {
         field.kind = ast::Field::Block;
         field.path.push_back(name(c->ident()));

@@ -109,7 +109,16 @@ private:
     for (const ast::Field &f : fs) {
       switch (f.kind) {
       case ast::Field::Assign: line(indent, f.loc, "field " + f.pathText() + " = " + exprToString(*f.value)); break;
-      case ast::Field::Sweep: line(indent, f.loc, "sweep " + f.pathText() + " ~ " + exprToString(*f.value)); break;
+      case ast::Field::Sweep: {
+        std::string text = "sweep " + f.pathText() + " ~ " + exprToString(*f.value);
+        if (f.whenValues) {
+          std::string when;
+          for (const ast::Name &n : f.whenPath) when += (when.empty() ? "" : ".") + n.text;
+          text += " when " + when + " in " + exprToString(*f.whenValues);
+        }
+        line(indent, f.loc, text);
+        break;
+      }
       case ast::Field::Block:
         line(indent, f.loc, "block " + f.pathText());
         fields(indent + 1, f.block);

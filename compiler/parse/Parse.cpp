@@ -26,7 +26,7 @@ Loc tokenLoc(const antlr4::Token *t, FileId file, const OffsetMap &offsets) {
 bool isSoftKeyword(size_t type) {
   switch (type) {
   case MlpLexer::IMPORT: case MlpLexer::DATASET: case MlpLexer::MODEL: case MlpLexer::EXPERIMENT:
-  case MlpLexer::EXTERN: case MlpLexer::INPUT: case MlpLexer::OUTPUT: case MlpLexer::REPEAT:
+  case MlpLexer::EXTERN: case MlpLexer::INPUT: case MlpLexer::OUTPUT: case MlpLexer::REPEAT: case MlpLexer::WHEN:
     return true;
   default:
     return false;

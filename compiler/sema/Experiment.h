@@ -19,6 +19,11 @@ struct SweepDim {
   bool structural = false;  // changes tensor shapes: each value is its own compiled variant
   int64_t count = 0;          // finite domains: how many values (0: continuous)
   std::vector<Value> values;  // finite domains of at most kMaxEnumerated values: every value
+  // `... when model.depth in 2..4`: active only while the swept parameter
+  // `parent` (an index into the sweep, always an earlier entry) takes one
+  // of `when` (values of its domain).
+  int parent = -1;
+  std::vector<Value> when;
   bool finite() const { return count > 0; }
 };
 

@@ -111,6 +111,8 @@ private:
         {"grad_clip", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}},
         {"accumulate", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
         {"val_every", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
+        // Memory per rank a run may use, in GiB; 0: the compiling machine's.
+        {"memory_gb", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}},
     };
     std::vector<FieldSpec> earlyStop = {
         {"monitor", metric, true, {}, nullptr, {}},
@@ -151,6 +153,10 @@ private:
         {"parallel", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
         {"prune", Type::decl("pruner"), false, {}, callDefault(eval_, "none"), {}},
         {"objective", Type::of(Type::Objective), true, {}, nullptr, {}},
+        {"retries", Type::of(Type::Int), false, nonNegative(), constant(intValue(1)), {}},
+        {"storage", Type::decl("storage"), false, {}, callDefault(eval_, "sqlite"), {}},
+        {"study", Type::of(Type::Template), false, {}, constant(stringValue("{experiment}")), {}},
+        {"refit", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}},
     };
     FieldSpec loss{"loss", Type::decl("loss"), true, {}, nullptr, {}};
     loss.deferred = true;
@@ -372,6 +378,8 @@ private:
     auto checkpoint = exp.fields.find("checkpoint");
     if (checkpoint != exp.fields.end())
       if (const Value *t = checkpoint->second.value.arg("dir")) ok &= checkTemplate(p_, *t, allowed);
+    if (auto sweep = exp.fields.find("sweep"); sweep != exp.fields.end())
+      if (const Value *t = sweep->second.value.arg("study")) ok &= checkTemplate(p_, *t, allowed);
     return ok;
   }
 

@@ -85,6 +85,11 @@ void experiment(const CheckedExperiment &exp, std::ostream &out) {
     if (d.structural) out << " structural";
     if (d.finite()) out << ", " << d.count << " values";
     else out << ", continuous";
+    if (d.parent >= 0) {
+      out << ", when " << exp.sweep[size_t(d.parent)].path << " in [";
+      for (size_t i = 0; i < d.when.size(); ++i) out << (i ? ", " : "") << toString(d.when[i]);
+      out << ']';
+    }
     out << '\n';
   }
 }

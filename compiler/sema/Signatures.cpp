@@ -10,7 +10,7 @@ namespace mlc::sema {
 namespace {
 
 const std::set<std::string> kExternKinds = {"layer", "loss", "metric", "optimizer", "schedule", "strategy", "space",
-                                            "search", "pruner", "source", "selector", "sink", "notifier", "interval", "function"};
+                                            "search", "pruner", "storage", "source", "selector", "sink", "notifier", "interval", "function"};
 // Types that name a declaration: every extern kind, models and datasets.
 const std::set<std::string> kDeclKinds = [] {
   std::set<std::string> kinds = kExternKinds;

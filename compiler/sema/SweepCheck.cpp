@@ -127,7 +127,68 @@ private:
     dim.structural = target.structural;
     if (!domain(*space, target, dim)) return false;
     dim.space = std::move(*space);
+    if (f.whenValues && !condition(f, dim)) return false;
     exp_.sweep.push_back(std::move(dim));
+    return true;
+  }
+
+  // `when parent in values`: the parent is swept above with a finite
+  // domain, and every listed value is one of its values.
+  bool condition(const ast::Field &f, SweepDim &dim) {
+    std::string parent;
+    for (const ast::Name &n : f.whenPath) parent += (parent.empty() ? "" : ".") + n.text;
+    Loc parentLoc = Loc::span(f.whenPath.front().loc, f.whenPath.back().loc);
+    int index = -1;
+    for (size_t i = 0; i < exp_.sweep.size(); ++i)
+      if (exp_.sweep[i].path == parent) index = int(i);
+    if (index < 0) {
+      std::vector<std::string> names;
+      for (const SweepDim &d : exp_.sweep) names.push_back(d.path);
+      p_.diags.reportUnknown(Diag::ConditionUnknownParent, parentLoc, parent, names, parent, dim.path);
+      return false;
+    }
+    const SweepDim &p = exp_.sweep[size_t(index)];
+    if (!p.finite() || p.values.empty()) {
+      p_.diags.report(Diag::ConditionParentInfinite, parentLoc, parent).note(p.loc, "swept here");
+      return false;
+    }
+    Scope empty;
+    auto values = eval_.eval(*f.whenValues, nullptr, empty);
+    if (!values) return false;
+    std::vector<Value> listed;
+    if (values->kind == Value::List) {
+      listed = values->items;
+    } else if (values->kind == Value::Range && values->items.size() == 2) {
+      // Half-open, as everywhere in mlp: `2..4` is 2 and 3.
+      for (int64_t v = values->items[0].i; v < values->items[1].i && listed.size() <= size_t(kMaxEnumerated); ++v) {
+        Value x;
+        x.kind = Value::Int;
+        x.i = v;
+        x.loc = values->loc;
+        listed.push_back(x);
+      }
+    } else {
+      listed.push_back(*values);
+    }
+    for (Value &v : listed) {
+      if (!v.loc.valid()) v.loc = f.whenValues->loc;
+      Value copy = v;
+      bool inDomain = eval_.conform(copy, p.type, "`" + parent + "`", v.loc);
+      if (!inDomain) return false;
+      std::string text = toString(copy);
+      if (std::none_of(p.values.begin(), p.values.end(), [&](const Value &x) { return toString(x) == text; })) {
+        // A range may reach past the domain; only values written out must be in it.
+        if (values->kind == Value::Range) continue;
+        p_.diags.report(Diag::ConditionValueOutside, v.loc, parent, text).note(p.space.loc, "its domain");
+        return false;
+      }
+      dim.when.push_back(copy);
+    }
+    if (dim.when.empty()) {
+      p_.diags.report(Diag::ConditionValueOutside, f.whenValues->loc, parent, toString(*values)).note(p.space.loc, "its domain");
+      return false;
+    }
+    dim.parent = index;
     return true;
   }
 
@@ -174,10 +235,16 @@ private:
         return false;
       }
       if (!rangeCheck(low, false) || !rangeCheck(high, false)) return false;
-      if (__builtin_sub_overflow(high.i, low.i, &dim.count) || __builtin_add_overflow(dim.count, 1, &dim.count))
-        dim.count = INT64_MAX;
+      int64_t step = space.arg("step") ? space.arg("step")->i : 1;
+      if (space.arg("log") && space.arg("log")->b && low.i <= 0) {
+        p_.diags.report(Diag::BadDomain, space.loc, kind, "0 < low with `log = true`", toString(low), toString(high));
+        return false;
+      }
+      if (__builtin_sub_overflow(high.i, low.i, &dim.count)) dim.count = INT64_MAX - 1;
+      else dim.count /= step;
+      dim.count += 1;
       if (dim.count <= kMaxEnumerated)
-        for (int64_t v = low.i; v <= high.i; ++v) {
+        for (int64_t v = low.i; v <= high.i && v - low.i <= (dim.count - 1) * step; v += step) {
           Value x;
           x.kind = Value::Int;
           x.i = v;
@@ -310,6 +377,32 @@ private:
 
 bool checkSweep(Program &program, Evaluator &eval, CheckedExperiment &exp) {
   return SweepChecker(program, eval, exp).run();
+}
+
+std::optional<CheckedExperiment> instantiateVariant(Program &program, const CheckedExperiment &exp,
+                                                    const std::vector<std::pair<std::string, Value>> &values) {
+  CheckedExperiment out = exp;
+  bool modelChanged = false;
+  for (const auto &[path, value] : values) {
+    size_t dot = path.find('.');
+    std::string section = path.substr(0, dot), param = path.substr(dot + 1);
+    auto it = out.fields.find(section);
+    if (it == out.fields.end()) continue;
+    for (NamedValue &f : it->second.value.fields)
+      if (f.first == param) f.second = value;
+    if (section == "model") {
+      for (NamedValue &f : out.model.config.fields)
+        if (f.first == param) f.second = value;
+      modelChanged = true;
+    }
+  }
+  if (modelChanged) {
+    auto model = instantiateModel(program, *exp.model.model, out.model.config,
+                                  fromDataset(exp.data.features, exp.data.decl->name, exp.decl->loc));
+    if (!model) return std::nullopt;
+    out.model = std::move(*model);
+  }
+  return out;
 }
 
 }  // namespace mlc::sema

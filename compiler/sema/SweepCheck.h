@@ -10,4 +10,10 @@ namespace mlc::sema {
 
 bool checkSweep(Program &program, Evaluator &eval, CheckedExperiment &exp);
 
+/// `exp` with `values` (`model.hidden` = 64, `trainer.grad_clip` = 1.0)
+/// in place of its own, the model instantiated again: one compiled variant
+/// of a sweep. Reports and returns nullopt when the model does not check.
+std::optional<CheckedExperiment> instantiateVariant(Program &program, const CheckedExperiment &exp,
+                                                    const std::vector<std::pair<std::string, Value>> &values);
+
 }  // namespace mlc::sema

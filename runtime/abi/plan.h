@@ -2,8 +2,9 @@
  *
  * A compiled experiment (an object file linked into ./exp, or a module in
  * `mlc run`'s JIT) defines mlc_get_plan(). The plan carries a JSON manifest
- * (data source, schema of every overridable key, state and io layout,
- * metrics, names) and the entry points of the step program. The runtime
+ * per compiled variant (data source, schema of every overridable key,
+ * state and io layout, metrics, names, the sweep's trial graph) and the
+ * entry points of its step program. The runtime
  * owns the loop, the data, the memory and the metrics; the step functions
  * own the math. Bump MLC_PLAN_ABI_VERSION on any change to this file. */
 #ifndef MLC_RUNTIME_ABI_PLAN_H
@@ -15,7 +16,7 @@
 extern "C" {
 #endif
 
-#define MLC_PLAN_ABI_VERSION 2
+#define MLC_PLAN_ABI_VERSION 3
 
 /* What a step function sees. Buffer addresses (from the manifest):
  *   state   : state + offset                          (persistent)
@@ -33,12 +34,20 @@ typedef struct mlc_step_ctx {
 
 typedef void (*mlc_step_fn)(mlc_step_ctx *ctx);
 
-typedef struct mlc_plan {
-  uint32_t abi_version;      /* MLC_PLAN_ABI_VERSION */
+/* One compiled variant of the experiment. A sweep over parameters that
+ * change the step program (layer widths, depth) compiles each combination
+ * of their values; every manifest names its values under "variant". */
+typedef struct mlc_variant {
   const char *manifest_json; /* NUL-terminated UTF-8 */
   mlc_step_fn train_step;    /* forward + backward (+ update when accumulate = 1) */
   mlc_step_fn apply_step;    /* update from accumulated gradients; NULL when accumulate = 1 */
   mlc_step_fn eval_step;     /* forward only: loss and outputs, dropout off */
+} mlc_variant;
+
+typedef struct mlc_plan {
+  uint32_t abi_version;       /* MLC_PLAN_ABI_VERSION */
+  uint32_t variant_count;     /* at least 1 */
+  const mlc_variant *variants; /* [0]: the spec's own values */
 } mlc_plan;
 
 /* Defined by the compiled experiment. */
