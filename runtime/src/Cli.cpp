@@ -17,7 +17,7 @@ namespace mlcrt {
 
 namespace {
 
-const char *const kModes[] = {"fit", "train", "test", "predict"};
+const char *const kModes[] = {"fit", "train", "test", "predict", "tune", "study", "report"};
 
 struct OptionInfo {
   const char *name, *arg, *doc;
@@ -35,6 +35,7 @@ const OptionInfo kOptions[] = {
     {"resume", nullptr, "continue from the newest valid checkpoint of this run (fails when there is none)"},
     {"plan", nullptr, "print parameters, FLOPs per step, memory and output paths, and stop"},
     {"dry-run", nullptr, "check the configuration and the data and print what would run, writing nothing"},
+    {"output", "FILE", "report: where to write the HTML report (default: ROOT/tune/STUDY/report.html)"},
     {"bench", nullptr, "after fit: print `bench: samples=N train_seconds=S samples_per_second=X first_step_ms=T` (train steps only)"},
     {"help", nullptr, "print this help"},
     {"version", nullptr, "print the version"},
@@ -201,6 +202,37 @@ std::string closestMatch(const std::string &name, const std::vector<std::string>
   return best;
 }
 
+Override parseOverride(const Manifest &manifest, const std::string &key, const std::string &text) {
+  Override o;
+  o.key = key;
+  o.text = text;
+  o.entry = manifest.schemaEntry(o.key);
+  if (!o.entry) {
+    std::vector<std::string> keys;
+    for (const SchemaEntry &e : manifest.schema) keys.push_back(e.key);
+    usage(fmt::format("unknown key `{}`{}", o.key, didYouMean(o.key, keys)));
+  }
+  if (o.entry->fixed) {
+    // A sweep compiled a variant for each value of this key: one of those
+    // picks its program.
+    auto it = manifest.variantValues.find(o.key);
+    if (it == manifest.variantValues.end())
+      usage(fmt::format("`{}` is fixed when the experiment is compiled (it shapes the step program); change it in "
+                        "the spec and compile again",
+                        o.key));
+    const std::vector<std::string> &values = it->second;
+    if (std::find(values.begin(), values.end(), o.text) == values.end()) {
+      std::string list;
+      for (const std::string &v : values) list += (list.empty() ? "" : ", ") + v;
+      usage(fmt::format("`{}` = {} was not compiled; the sweep compiled {}", o.key, o.text, list));
+    }
+    o.variant = true;
+    return o;
+  }
+  checkValue(o);
+  return o;
+}
+
 Options parseCommandLine(const Manifest &manifest, const std::vector<std::string> &args) {
   Options options;
   options.threads = hardwareThreads();
@@ -242,6 +274,7 @@ Options parseCommandLine(const Manifest &manifest, const std::vector<std::string
         std::optional<int64_t> n = parseInt(value);
         if (!n || *n < 1 || *n > 4096) usage(fmt::format("`--threads` expects an int in [1, 4096], got `{}`", value));
         options.threads = int(*n);
+        options.threadsGiven = true;
       } else if (name == "seed") {
         Override o;
         o.key = "trainer.seed";
@@ -263,27 +296,14 @@ Options parseCommandLine(const Manifest &manifest, const std::vector<std::string
          : name == "ckpt"       ? options.ckpt
          : name == "input"      ? options.input
          : name == "save-state" ? options.saveState
+         : name == "output"     ? options.output
                                 : options.loadState) = value;
       }
     } else if (a.size() > 1 && a[0] == '-') {
       usage(fmt::format("unknown option `{}`", a));
     } else if (size_t eq = a.find('='); eq != std::string::npos) {
-      Override o;
-      o.key = a.substr(0, eq);
-      o.text = a.substr(eq + 1);
-      if (o.key.empty()) usage(fmt::format("`{}` has no key before `=`", a));
-      o.entry = manifest.schemaEntry(o.key);
-      if (!o.entry) {
-        std::vector<std::string> keys;
-        for (const SchemaEntry &e : manifest.schema) keys.push_back(e.key);
-        usage(fmt::format("unknown key `{}`{}", o.key, didYouMean(o.key, keys)));
-      }
-      if (o.entry->fixed)
-        usage(fmt::format("`{}` is fixed when the experiment is compiled (it shapes the step program); change it in "
-                          "the spec and compile again",
-                          o.key));
-      checkValue(o);
-      options.overrides.push_back(std::move(o));
+      if (eq == 0) usage(fmt::format("`{}` has no key before `=`", a));
+      options.overrides.push_back(parseOverride(manifest, a.substr(0, eq), a.substr(eq + 1)));
     } else {
       std::vector<std::string> modes(std::begin(kModes), std::end(kModes));
       if (std::find(modes.begin(), modes.end(), a) == modes.end())
@@ -292,7 +312,14 @@ Options parseCommandLine(const Manifest &manifest, const std::vector<std::string
       if (modeGiven) usage(fmt::format("two modes given: `{}` and `{}`", modeText, a));
       modeGiven = true;
       modeText = a;
-      options.mode = a == "fit" || a == "train" ? Mode::Fit : a == "test" ? Mode::Test : Mode::Predict;
+      options.mode = a == "fit" || a == "train" ? Mode::Fit
+                     : a == "test"              ? Mode::Test
+                     : a == "predict"           ? Mode::Predict
+                     : a == "tune"              ? Mode::Tune
+                     : a == "study"             ? Mode::Study
+                                                : Mode::Report;
+      if (manifest.sweepJson.empty() && (options.mode == Mode::Tune || options.mode == Mode::Study || options.mode == Mode::Report))
+        usage(fmt::format("`{}` needs a `sweep` block in the experiment; this one has none", a));
     }
   }
 
@@ -310,14 +337,16 @@ Options parseCommandLine(const Manifest &manifest, const std::vector<std::string
     usage("`--save-state` needs a mode that fits (`fit`, or no mode)");
   if (!options.ckpt.empty() && options.mode != Mode::Test && options.mode != Mode::Predict)
     usage("`--ckpt` needs the `test` or `predict` mode");
-  if (options.resume && options.mode != Mode::Fit && options.mode != Mode::FitTest)
-    usage("`--resume` needs a mode that fits (`fit`, or no mode)");
+  if (options.resume && options.mode != Mode::Fit && options.mode != Mode::FitTest && options.mode != Mode::Tune)
+    usage("`--resume` needs a mode that fits or tunes (`fit`, `tune`, or no mode)");
+  if (!options.output.empty() && options.mode != Mode::Report) usage("`--output` needs the `report` mode");
   return options;
 }
 
 std::vector<std::string> applyOverrides(Manifest &manifest, const Options &options) {
   std::vector<std::string> warnings;
   for (const Override &o : options.overrides) {
+    if (o.variant) continue;  // the variant's own manifest holds its value
     if (o.entry && o.entry->hparam >= 0)
       for (HParamSpec &h : manifest.hparams)
         if (h.slot == o.entry->hparam) h.value = o.number;
@@ -328,6 +357,7 @@ std::vector<std::string> applyOverrides(Manifest &manifest, const Options &optio
                               : type == "int" ? std::to_string(o.integer)
                                               : o.text);
     if (o.entry && o.entry->hparam >= 0) continue;
+    if (o.key.rfind("sweep.", 0) == 0) continue;  // the tuner's settings
     if (o.key == "trainer.epochs") manifest.epochs = o.integer;
     else if (o.key == "trainer.batch") manifest.batch = o.integer;
     else if (o.key == "trainer.accumulate") manifest.accumulate = o.integer;
@@ -346,7 +376,9 @@ std::vector<std::string> applyOverrides(Manifest &manifest, const Options &optio
 }
 
 std::string helpText(const Manifest &m, const std::string &program) {
-  std::string out = fmt::format("usage: {} [fit|train|test|predict] [options] [key=value ...]\n\n", program);
+  bool sweep = !m.sweepJson.empty();
+  std::string out = fmt::format("usage: {} [fit|train|test|predict{}] [options] [key=value ...]\n\n", program,
+                                sweep ? "|tune|study|report" : "");
   out += fmt::format("Experiment `{}`", m.experiment);
   if (!m.model.empty()) out += fmt::format(": model `{}`", m.model);
   if (!m.dataName.empty()) out += fmt::format(" on data `{}`", m.dataName);
@@ -358,9 +390,15 @@ std::string helpText(const Manifest &m, const std::string &program) {
   out += "\nmodes:\n"
          "  fit        train on the train split, evaluating the val split after every epoch (also: train)\n"
          "  test       evaluate the test split with the final model (or --ckpt)\n"
-         "  predict    write the predictions for the test split (or --input) to ROOT/test/.../predictions.csv\n"
-         "  (none)     fit, then test\n"
-         "The run ends with one line on standard output: `split.metric=value` for each final metric.\n";
+         "  predict    write the predictions for the test split (or --input) to ROOT/test/.../predictions.csv\n";
+  if (sweep)
+    out += "  tune       run the sweep's study (--resume continues one), refit the best configuration, test it, report\n"
+           "  study      print the study's trials\n"
+           "  report     write the study's HTML report (ROOT/tune/STUDY/report.html, or --output)\n"
+           "  (none)     tune\n";
+  else
+    out += "  (none)     fit, then test\n";
+  out += "The run ends with one line on standard output: `split.metric=value` for each final metric.\n";
 
   out += "\noptions:\n";
   for (const OptionInfo &o : kOptions) {
@@ -395,9 +433,18 @@ std::string helpText(const Manifest &m, const std::string &program) {
       row(e.key, e.type, e.defaultText.empty() ? "none" : e.defaultText, range.empty() ? "-" : range, e.doc);
     }
   }
-  std::string fixed;
-  for (const SchemaEntry &e : m.schema)
-    if (e.fixed) fixed += (fixed.empty() ? "" : ", ") + e.key;
+  std::string fixed, variants;
+  for (const SchemaEntry &e : m.schema) {
+    auto v = m.variantValues.find(e.key);
+    if (e.fixed && v != m.variantValues.end()) {
+      std::string values;
+      for (const std::string &x : v->second) values += (values.empty() ? "" : "|") + x;
+      variants += fmt::format("  {}={}\n", e.key, values);
+    } else if (e.fixed) {
+      fixed += (fixed.empty() ? "" : ", ") + e.key;
+    }
+  }
+  if (!variants.empty()) out += "\ncompiled variants (key=value picks a variant's program):\n" + variants;
   if (!fixed.empty()) out += "\nfixed when compiled (change the spec and compile again):\n  " + fixed + "\n";
   out += "\nexit status: 0 success, 1 a run-time error (data, files), 2 a usage error\n";
   return out;

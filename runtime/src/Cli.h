@@ -6,6 +6,9 @@
 
 #include "src/Manifest.h"
 
+#include <chrono>
+#include <filesystem>
+
 #include <optional>
 
 namespace mlcrt {
@@ -16,10 +19,26 @@ struct UsageError : Error {
 };
 
 enum class Mode {
-  FitTest,  // no mode given: fit, then test
+  FitTest,  // no mode given: fit, then test (with a sweep: tune)
   Fit,
   Test,
   Predict,
+  Tune,     // run the study, then refit the best configuration, test it and report
+  Study,    // print the study's trials
+  Report,   // write the study's HTML report
+};
+
+/// What a trial process knows besides its command line: set by the tuner
+/// in the forked process, read by the run's lifecycle.
+struct TrialRun {
+  int number = -1;
+  std::string study;
+  std::filesystem::path dir;  // <root>/tune/<study>/trial-<n>: its checkpoints
+  int channel = -1;           // the socket to the tuner (tune/TrialChannel.h)
+  std::string objective;      // the metric reported
+  bool minimize = true;
+  std::string unit = "epochs";
+  std::chrono::steady_clock::time_point started;  // when the tuner started it
 };
 
 struct Override {
@@ -28,11 +47,13 @@ struct Override {
   double number = 0;   // the value for int, float, bool (0/1) and enum (index)
   int64_t integer = 0;  // the exact value for int (a seed may not fit a double)
   bool fromOption = false;  // `--seed N` rather than `trainer.seed=N`
+  bool variant = false;     // a compiled key whose value picks one of the sweep's variants
 };
 
 struct Options {
   Mode mode = Mode::FitTest;
   int threads = 1;
+  bool threadsGiven = false;  // --threads: each trial of a study gets this many too
   std::string root = ".";
   std::string input;      // predict: a CSV of features instead of the test split
   std::string saveState;  // fit: write the trained state's raw bytes here
@@ -44,7 +65,12 @@ struct Options {
   bool plan = false;      // print the plan (parameters, FLOPs, memory, paths) and stop
   bool dryRun = false;    // check the configuration and the data, print what would run, write nothing
   std::vector<Override> overrides;  // in command-line order, `--seed` included as `trainer.seed`
+  std::string output;     // report: the HTML file (default <root>/tune/<study>/report.html)
+  const TrialRun *trial = nullptr;  // set in a tuner's trial process
 };
+
+/// A checked `key=value` (as on the command line). Throws UsageError.
+Override parseOverride(const Manifest &manifest, const std::string &key, const std::string &text);
 
 /// Parses `args` (argv without the program name). Throws UsageError.
 Options parseCommandLine(const Manifest &manifest, const std::vector<std::string> &args);

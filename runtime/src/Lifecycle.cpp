@@ -5,6 +5,7 @@
 #include "src/FileIO.h"
 #include "src/Notify.h"
 #include "src/track/Sink.h"
+#include "src/tune/TrialChannel.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -172,6 +173,8 @@ struct Lifecycle::Impl {
   fs::path weights;                          // the model file written or loaded, once there is one
   struct sigaction oldInt {}, oldTerm {};
   bool handlers = false;
+  std::optional<tune::TrialChannel> channel;  // a tuner's trial: where its objective goes
+  bool pruned = false;
 
   static EarlyStopSpec earlySpec(const Manifest &m) {
     if (m.earlyStop) return *m.earlyStop;
@@ -182,7 +185,26 @@ struct Lifecycle::Impl {
 
   Impl(const Manifest &m, const Options &o, std::string mode)
       : m(m), o(o), mode(std::move(mode)), paths(runPaths(m, o.root, this->mode)), hash(configHash(m)),
-        early(earlySpec(m)) {}
+        early(earlySpec(m)) {
+    if (const TrialRun *t = o.trial) {
+      // A trial keeps its checkpoints under its study, and its tracked run
+      // (named from its parameters) goes with the study's other trials.
+      paths.trainDir = t->dir;
+      paths.testDir = t->dir / "test";
+      paths.run = fmt::format("{}-trial{}", paths.run, t->number);
+      paths.trackDir = fs::path(o.root) / m.track.dir / paths.project / t->study / paths.run / this->mode;
+      if (t->channel >= 0) channel.emplace(t->channel);
+    }
+  }
+
+  // A trial reports its objective after each validation; the tuner may
+  // prune it there.
+  bool reportToTuner(const TrainPosition &pos, const Metrics &metrics) {
+    if (!channel) return true;
+    for (const auto &[k, v] : metrics)
+      if (k == o.trial->objective) return channel->report(o.trial->unit == "steps" ? pos.step : pos.epoch, v);
+    return true;
+  }
 
   fs::path runDir() const { return version ? versionDir(paths.trainDir, version) : fs::path(); }
 
@@ -238,7 +260,9 @@ struct Lifecycle::Impl {
   // Builds the summary only when a notifier listens for `event`.
   void notify(const std::string &event, const std::string &runStatus, const std::string &why,
               const Metrics &metrics) const {
-    if (!listens(event)) return;
+    // A study's trials are its own business: forty of them must not send
+    // forty notifications.
+    if (!listens(event) || o.trial) return;
     Json j;
     j["event"] = event;
     j["experiment"] = m.experiment;
@@ -270,7 +294,7 @@ struct Lifecycle::Impl {
     if (!why.empty()) j["reason"] = why;
     // Only a run that trained to its end is finished: a killed or failed
     // one is resumed from its checkpoints.
-    j["finished"] = runStatus == "finished" || runStatus == "early_stop";
+    j["finished"] = runStatus == "finished" || runStatus == "early_stop" || runStatus == "pruned";
     if (!final.empty()) j["metrics"] = metricsJson(final);
     j["config"] = configJson(m);
     writeFileAtomically(runDir() / "run.json", dumpJson(j, 2) + "\n");
@@ -389,6 +413,8 @@ Lifecycle::Lifecycle(const Manifest &m, const Options &options, const char *mode
 
 Lifecycle::~Lifecycle() = default;
 
+bool Lifecycle::pruned() const { return impl_->pruned; }
+
 int Lifecycle::signalStatus() const { return gSignal ? 128 + int(gSignal) : 0; }
 
 fs::path Lifecycle::runDir() const { return impl_->runDir(); }
@@ -450,6 +476,7 @@ bool Lifecycle::beginFit(char *state, TrainPosition &pos, int64_t totalSteps, in
     // rewrite; the test that follows uses these weights.
     I.weights = I.runDir() / "model.safetensors";
     I.ended = true;  // its end was reported when it happened
+    if (I.channel) I.channel->complete(I.o.trial->unit == "steps" ? pos.step : pos.epoch);
     return true;
   }
   I.writeRunFile("running", "", {});
@@ -520,6 +547,11 @@ std::string Lifecycle::afterEpoch(const char *state, const TrainPosition &pos, c
   I.notify("epoch", "running", "", metrics);
   if (newBest) I.notify("best", "running", "", metrics);
   if (gSignal) return signalReason();
+  if (!I.reportToTuner(pos, metrics)) {
+    I.pruned = true;
+    return fmt::format("pruned by the tuner after {} {}", I.o.trial->unit == "steps" ? pos.step : pos.epoch,
+                       I.o.trial->unit);
+  }
   return stop.value_or("");
 }
 
@@ -534,6 +566,12 @@ void Lifecycle::endFit(const char *state, const TrainPosition &pos, const Metric
     // Interrupted: the checkpoint written at the stop is what resumes it.
     I.weights = I.store->tensorsPath(I.newest);
     I.writeRunFile("killed", reason, final);
+    return;
+  }
+  if (status == "pruned") {
+    // A pruned trial is never resumed, refitted or tested: its run file
+    // says how far it got, and no more writing slows the study down.
+    I.writeRunFile(status, reason, final);
     return;
   }
   if (m.checkpoint.saveLast) I.writeCheckpoint(state, pos, true);
@@ -551,6 +589,7 @@ void Lifecycle::endFit(const char *state, const TrainPosition &pos, const Metric
     I.prune();
   }
   I.writeRunFile(status, reason, final);
+  if (I.channel && status != "pruned") I.channel->complete(I.o.trial->unit == "steps" ? pos.step : pos.epoch);
   // The console sink says it when the run has one (track::Console::finish).
   bool console = std::any_of(m.track.sinks.begin(), m.track.sinks.end(),
                              [](const SinkSpec &s) { return s.kind == "console"; });

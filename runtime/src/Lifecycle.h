@@ -76,6 +76,8 @@ public:
   std::filesystem::path testDir() const;
   /// The exit status for a run stopped by a signal: 128 + its number, or 0.
   int signalStatus() const;
+  /// Whether the tuner stopped this trial (afterEpoch's reason says so).
+  bool pruned() const;
 
 private:
   struct Impl;

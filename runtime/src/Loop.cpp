@@ -62,7 +62,7 @@ class Runner {
 public:
   /// `capacity`: the most samples a step will see, the batch or the largest
   /// split when that is smaller, which sizes io and scratch.
-  Runner(const mlc_plan &plan, const Manifest &m, int64_t capacity, int threads)
+  Runner(const mlc_variant &plan, const Manifest &m, int64_t capacity, int threads)
       : plan_(plan), m_(m), capacity_(capacity), threads_(threads) {
     findIo();
     checkPlan();
@@ -106,6 +106,7 @@ public:
   // Throughput of the train steps alone (data batching included, validation
   // not), and the time from process start to the first step: `--bench`.
   double trainSeconds = 0, firstStepSeconds = 0;
+  const TrialRun *trial_ = nullptr;  // set when this fit is a study's trial
   int64_t trainSamples = 0;
 
   void saveState(const std::string &path) const {
@@ -146,7 +147,12 @@ public:
     int64_t samplesHere = 0, epochsDone = pos.epoch;
     for (int64_t epoch = firstEpoch; epoch < m_.epochs && reason.empty(); ++epoch) {
       auto start = std::chrono::steady_clock::now();
-      if (epoch == firstEpoch) firstStepSeconds = std::chrono::duration<double>(start - kProcessStart).count();
+      if (epoch == firstEpoch) {
+        // A study's trial counts from the moment its tuner started it.
+        auto from = trial_ ? trial_->started : kProcessStart;
+        firstStepSeconds = std::chrono::duration<double>(start - from).count();
+        if (trial_) std::cerr << fmt::format("trial {}: first step {:.1f} ms after its start\n", trial_->number, firstStepSeconds * 1000);
+      }
       // A resumed epoch skips the batches it already trained on: batches
       // are consecutive runs of the epoch's order, so the rest is the same.
       std::vector<int64_t> order = shuffledOrder(n, m_.seed, uint64_t(epoch));
@@ -207,7 +213,7 @@ public:
         last.insert(last.end(), v.begin(), v.end());
       }
       reason = life.afterEpoch(state_.get(), {epoch + 1, 0, step_, micro_, 0, 0, secondsBefore + trainSeconds}, last);
-      if (!reason.empty()) status = life.signalStatus() ? "killed" : "early_stop";
+      if (!reason.empty()) status = life.signalStatus() ? "killed" : life.pruned() ? "pruned" : "early_stop";
       epochsDone = epoch + 1;
     }
     if (status != "failed")
@@ -386,7 +392,7 @@ private:
 
   float lossValue() const { return *static_cast<const float *>(io_[size_t(loss_->slot)]); }
 
-  const mlc_plan &plan_;
+  const mlc_variant &plan_;
   const Manifest &m_;
   int64_t capacity_;
   int threads_;
@@ -463,7 +469,7 @@ Table readInputCsv(const std::string &path, char delimiter, int64_t featureWidth
   return t;
 }
 
-int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options &options, const Splits &data) {
+int runExperiment(const mlc_variant &plan, const Manifest &manifest, const Options &options, const Splits &data) {
   if (options.plan || options.dryRun) {
     std::cout << planText(manifest, options, data.train.size()) << std::flush;
     if (options.dryRun)
@@ -499,6 +505,7 @@ int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options 
   }
   int64_t largest = std::max({data.train.size(), data.val.size(), data.test.size(), input.size()});
   Runner runner(plan, manifest, std::max<int64_t>(1, std::min(manifest.batch, largest)), options.threads);
+  runner.trial_ = options.trial;
   if (options.loadState.empty()) runner.initState();
   else runner.loadState(options.loadState);
 

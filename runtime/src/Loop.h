@@ -15,7 +15,7 @@ namespace mlcrt {
 /// (`split.metric=value ...`) to stdout, files under options.root. Throws
 /// Error on anything the data, the plan or the file system gets wrong.
 /// Returns the exit status: 0, or 128 + the signal that stopped a fit.
-int runExperiment(const mlc_plan &plan, const Manifest &manifest, const Options &options, const Splits &data);
+int runExperiment(const mlc_variant &plan, const Manifest &manifest, const Options &options, const Splits &data);
 
 
 /// Reads predict's --input: a CSV of `featureWidth` numbers a row, split

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <initializer_list>
@@ -364,6 +365,17 @@ void parseRunConfig(const Json &root, Manifest &m) {
     m.applyFlopsPerStep = per("apply_step", "per_step");
   }
   parseLifecycle(root, m);
+  if (const Json *sweep = find(root, "", "sweep", false)) {
+    m.sweepJson = Json{{"sweep", *sweep}}.dump();
+    m.variant = int(integer(root, "", "variant", 0, 0));
+    if (const Json *variants = array(*sweep, "sweep", "variants", true))
+      for (const Json &v : *variants)
+        for (auto it = v.begin(); it != v.end(); ++it) {
+          std::vector<std::string> &values = m.variantValues[it.key()];
+          std::string value = text(it.value(), "sweep.variants." + it.key());
+          if (std::find(values.begin(), values.end(), value) == values.end()) values.push_back(value);
+        }
+  }
 }
 
 }  // namespace

@@ -158,6 +158,12 @@ struct Manifest {
   CheckpointSpec checkpoint;
   TrackSpec track;
   double trainFlopsPerSample = 0, trainFlopsPerStep = 0, applyFlopsPerStep = 0;
+  /// The sweep's trial graph (tune/SweepSpec.h parses it), as JSON text;
+  /// empty without a sweep. `variant`: which compiled variant this is.
+  std::string sweepJson;
+  int variant = 0;
+  /// Compiled keys with a variant per value: the values compiled.
+  std::map<std::string, std::vector<std::string>> variantValues;
 
   const IoSpec *ioNamed(const std::string &name) const;
   const SchemaEntry *schemaEntry(const std::string &key) const;

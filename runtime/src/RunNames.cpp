@@ -22,7 +22,10 @@ std::string intParams(const Manifest &m) {
 std::string lookup(const Manifest &m, const std::string &name, bool &found) {
   found = true;
   if (name == "model.int_params") return intParams(m);
-  if (name == "trial") return "0";
+  if (name == "trial") {
+    const ConfigEntry *e = m.configEntry("trial");  // set in a study's trial
+    return e ? e->text : "0";
+  }
   std::string key = name;
   for (const auto &[alias, target] : m.aliases)
     if (alias == name) key = target;
