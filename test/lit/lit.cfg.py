@@ -38,3 +38,11 @@ if os.path.exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 import sys
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%tools", os.path.join(os.path.dirname(config.test_source_root), "tools")))
+
+# Browser and database servers for the study tests, from Debian's packages
+# (scripts/bootstrap installs chromium and postgresql).
+import shutil
+if shutil.which("chromium"):
+    config.available_features.add("chromium")
+if os.path.exists("/usr/lib/postgresql/15/bin/initdb"):
+    config.available_features.add("postgres")

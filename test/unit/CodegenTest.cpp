@@ -121,10 +121,11 @@ TEST(Codegen, ElementwiseBroadcastRowAndPlan) {
   ASSERT_TRUE(module);
   const mlc_plan *plan = module->plan();
   EXPECT_EQ(plan->abi_version, uint32_t(MLC_PLAN_ABI_VERSION));
-  EXPECT_STREQ(plan->manifest_json, R"({"name":"t"})");
-  ASSERT_NE(plan->train_step, nullptr);
-  EXPECT_EQ(plan->apply_step, nullptr);
-  EXPECT_EQ(plan->eval_step, nullptr);
+  ASSERT_EQ(plan->variant_count, 1u);
+  EXPECT_STREQ(plan->variants[0].manifest_json, R"({"name":"t"})");
+  ASSERT_NE(plan->variants[0].train_step, nullptr);
+  EXPECT_EQ(plan->variants[0].apply_step, nullptr);
+  EXPECT_EQ(plan->variants[0].eval_step, nullptr);
 
   std::vector<float> av(batch * cols), yv(batch * cols, -1);
   std::vector<char> state(16 + cols * 4), scratch(64 + 8 * batch + batch * cols * 4);
@@ -139,7 +140,7 @@ TEST(Codegen, ElementwiseBroadcastRowAndPlan) {
   std::vector<void *> io{av.data(), yv.data()};
   std::vector<float> hparams{0.f, 0.5f};
   mlc_step_ctx ctx = context(state, scratch, io, batch, hparams.data());
-  plan->train_step(&ctx);
+  plan->variants[0].train_step(&ctx);
   for (int64_t r = 0; r < batch; ++r)
     for (int64_t j = 0; j < cols; ++j) {
       int64_t n = r * cols + j;
@@ -215,7 +216,7 @@ TEST(Codegen, RowSumMaxAndFullReduction) {
   std::vector<char> state(8), scratch(8);
   std::vector<void *> io{xv.data(), sv.data(), mv.data(), meanv.data(), tv.data()};
   mlc_step_ctx ctx = context(state, scratch, io, batch);
-  module->plan()->train_step(&ctx);
+  module->plan()->variants[0].train_step(&ctx);
   float everything = 0;
   for (int64_t r = 0; r < batch; ++r) {
     float s = 0, m = -INFINITY;
@@ -259,7 +260,7 @@ TEST(Codegen, AccumulatedColumnSums) {
   std::vector<void *> io{xv.data()};
   mlc_step_ctx ctx = context(state, scratch, io, batch);
   for (int run = 0; run < 2; ++run) {  // the second run must not see the first
-    module->plan()->train_step(&ctx);
+    module->plan()->variants[0].train_step(&ctx);
     auto *sums = reinterpret_cast<const float *>(state.data() + 8);
     auto *counts = reinterpret_cast<const int64_t *>(state.data() + 8 + 4 * cols);
     for (int64_t j = 0; j < cols; ++j) {
@@ -319,7 +320,7 @@ TEST(Codegen, GemmTransposeVariants) {
         }
       std::vector<void *> io{cv.data()};
       mlc_step_ctx ctx = context(state, scratch, io, batch);
-      module->plan()->train_step(&ctx);
+      module->plan()->variants[0].train_step(&ctx);
       for (int i = 0; i < 100; ++i)
         EXPECT_NEAR(cv[i], expected[i], 1e-4) << "transA " << transA << " transB " << transB << " at " << i;
     }
@@ -343,8 +344,8 @@ TEST(Codegen, RandMatchesRuntimeStream) {
   store(k, out, op(k, ExprOp::IAdd, i, constI(k, count)), key8);
   auto module = jit(oneStep(p, {k}, "eval_step"));
   ASSERT_TRUE(module);
-  ASSERT_NE(module->plan()->eval_step, nullptr);
-  EXPECT_EQ(module->plan()->train_step, nullptr);
+  ASSERT_NE(module->plan()->variants[0].eval_step, nullptr);
+  EXPECT_EQ(module->plan()->variants[0].train_step, nullptr);
 
   std::vector<float> values(2 * count);
   std::vector<char> state(8), scratch(8);
@@ -352,7 +353,7 @@ TEST(Codegen, RandMatchesRuntimeStream) {
   mlc_step_ctx ctx = context(state, scratch, io, 1);
   ctx.seed = seed;
   ctx.micro = micro;
-  module->plan()->eval_step(&ctx);
+  module->plan()->variants[0].eval_step(&ctx);
   int same = 0;
   for (int64_t n = 0; n < count; ++n) {
     for (int key : {7, 8}) {
@@ -388,7 +389,7 @@ std::vector<float> elementwise(ExprOp fn, const std::vector<float> &inputs, cons
   std::vector<void *> io{const_cast<float *>(inputs.data()), zs.data(), out.data()};
   mlc_step_ctx ctx = context(state, scratch, io, 1);
   if (module)
-    module->plan()->train_step(&ctx);
+    module->plan()->variants[0].train_step(&ctx);
   return out;
 }
 

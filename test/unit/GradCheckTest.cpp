@@ -168,7 +168,7 @@ private:
   double loss() {
     mlc_step_ctx ctx{reinterpret_cast<char *>(state_.data()), reinterpret_cast<char *>(scratch_.data()), ioPtrs_.data(),
                      hparams_, kBatchSize, 7, 0};
-    jit_->plan()->train_step(&ctx);
+    jit_->plan()->variants[0].train_step(&ctx);
     return *reinterpret_cast<float *>(ioPtrs_[size_t(ioNames_.at("loss"))]);
   }
 

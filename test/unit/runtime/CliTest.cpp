@@ -205,7 +205,8 @@ void noStep(mlc_step_ctx *) {}
 
 TEST(Main, ExitStatuses) {
   static const std::string json = sampleManifest().dump();
-  mlc_plan plan{MLC_PLAN_ABI_VERSION, json.c_str(), noStep, nullptr, noStep};
+  mlc_variant variant{json.c_str(), noStep, nullptr, noStep};
+  mlc_plan plan{MLC_PLAN_ABI_VERSION, 1, &variant};
 
   MainResult r = runMain(plan, {"optimizer.lrr=1"});
   EXPECT_EQ(r.status, 2);
@@ -244,7 +245,8 @@ TEST(Main, ExitStatuses) {
                    "with the matching mlc\n");
 
   std::string broken = "{\"abi\": 1}";
-  mlc_plan bad{MLC_PLAN_ABI_VERSION, broken.c_str(), noStep, nullptr, noStep};
+  mlc_variant broken_variant{broken.c_str(), noStep, nullptr, noStep};
+  mlc_plan bad{MLC_PLAN_ABI_VERSION, 1, &broken_variant};
   r = runMain(bad, {});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "error: manifest: missing key `experiment`\n");

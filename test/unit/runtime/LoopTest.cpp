@@ -139,12 +139,14 @@ protected:
     manifest_["scratch_fixed_bytes"] = 64;
   }
   void TearDown() override { fs::remove_all(dir_); }
+  mlc_variant variant_{};
 
   using Result = mlcrt::test::MainResult;
 
   Result run(std::vector<std::string> args, mlc_step_fn train = trainStep, mlc_step_fn apply = nullptr) {
     json_ = manifest_.dump();
-    mlc_plan plan{MLC_PLAN_ABI_VERSION, json_.c_str(), train, apply, evalStep};
+    variant_ = {json_.c_str(), train, apply, evalStep};
+    mlc_plan plan{MLC_PLAN_ABI_VERSION, 1, &variant_};
     return mlcrt::test::runMain(plan, std::move(args), "exp");
   }
 
