@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The digits sweep with ASHA pruning against the same sweep without pruning:
+# the same trials (count, seeds, search), each study run side by side in
+# this one invocation. Run by `scripts/bench asha`; see its header.
+#
+#   bench/asha.sh EXE OUTDIR SEEDS PARALLEL THREADS
+#
+# For each seed s in 0..SEEDS-1 it runs `EXE tune sweep.seed=s
+# sweep.refit=false` once with `sweep.prune=none` and once with
+# `sweep.prune=asha`, and prints per seed the study's wall time (the tune
+# command as a whole) and best validation loss, then the medians and
+#   asha: time_none=<s> time_asha=<s> speedup=<none/asha> best_none=<v> best_asha=<v> loss_gap=<%>
+# where loss_gap is how much worse ASHA's best is (median over seeds), and
+#   overhead: trial start to first step median=<ms> max=<ms>
+# from every trial's log.
+set -euo pipefail
+exe=$1 out=$2 seeds=$3 parallel=$4 threads=$5
+
+best() { sqlite3 "$1" "select min(value) from trials where state = 'complete'"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+rm -rf "$out" && mkdir -p "$out"
+for ((s = 0; s < seeds; ++s)); do
+  for prune in none asha; do
+    root="$out/$prune-$s"
+    start=$(date +%s.%N)
+    "$exe" tune --root "$root" --threads "$threads" "sweep.seed=$s" "sweep.parallel=$parallel" sweep.refit=false \
+      "sweep.prune=$prune" > "$root.out" 2> "$root.err"
+    end=$(date +%s.%N)
+    t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
+    b=$(best "$root/tune/digits_mlp.db")
+    echo "$t" >> "$out/time-$prune"
+    echo "$b" >> "$out/best-$prune"
+    counts=$(grep -o 'trials: .*' "$root.err" | tail -n 1)
+    echo "asha/seed$s: prune=$prune time=${t}s best_val_loss=$b ($counts)"
+  done
+done
+tn=$(median < "$out/time-none") ta=$(median < "$out/time-asha")
+bn=$(median < "$out/best-none") ba=$(median < "$out/best-asha")
+awk -v tn="$tn" -v ta="$ta" -v bn="$bn" -v ba="$ba" 'BEGIN {
+  printf "asha: time_none=%.2f time_asha=%.2f speedup=%.2f best_none=%.5f best_asha=%.5f loss_gap=%+.1f%%\n",
+         tn, ta, tn / ta, bn, ba, 100 * (ba - bn) / bn }'
+grep -h 'first step' "$out"/*/tune/digits_mlp/trial-*.log | sed 's/.*first step \([0-9.]*\) ms.*/\1/' > "$out/first-step"
+awk '{ if ($1 > m) m = $1 } END { printf "overhead: trial start to first step median=", "" }' "$out/first-step"
+printf '%.1f ms max=%.1f ms over %d trials\n' "$(median < "$out/first-step")" "$(sort -g "$out/first-step" | tail -n 1)" \
+  "$(wc -l < "$out/first-step")"
