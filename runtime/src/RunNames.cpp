@@ -115,7 +115,9 @@ RunPaths runPaths(const Manifest &m, const std::filesystem::path &root, const st
 bool decidesTrajectory(const std::string &key) {
   for (const char *prefix : {"track.", "checkpoint.", "early_stop.", "sweep."})
     if (key.rfind(prefix, 0) == 0) return false;
-  return key != "track" && key != "checkpoint" && key != "early_stop" && key != "sweep" && key != "trainer.val_every";
+  // `trial` (a study's trial number) names a run; it does not train it.
+  return key != "track" && key != "checkpoint" && key != "early_stop" && key != "sweep" && key != "trainer.val_every" &&
+         key != "trial";
 }
 
 std::string configHash(const Manifest &m) {
