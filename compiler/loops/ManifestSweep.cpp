@@ -30,8 +30,6 @@ json trialGraph(const sweep::TrialGraph &g) {
   if (g.storage == "sqlite") storage["path"] = g.storagePath;
   else if (!g.storageUrlEnv.empty()) storage["url_env"] = g.storageUrlEnv;
   else storage["url"] = g.storageUrl;
-  json rungs = json::array();
-  for (const sweep::Rung &r : g.rungs) rungs.push_back(r.budgets);
   json variants = json::array();
   for (const sweep::Variant &v : g.variants) {
     json values = json::object();
@@ -46,7 +44,7 @@ json trialGraph(const sweep::TrialGraph &g) {
       {"search", {{"kind", g.search}, {"seed", g.seed}, {"startup", g.startup}, {"candidates", g.candidates},
                   {"multivariate", g.multivariate}}},
       {"prune", {{"kind", g.prune}, {"grace", g.grace}, {"reduction", g.reduction}, {"max", g.maxBudget},
-                 {"unit", g.unit}, {"warmup", g.warmup}, {"min_trials", g.minTrials}, {"rungs", rungs}}},
+                 {"unit", g.unit}, {"warmup", g.warmup}, {"min_trials", g.minTrials}}},
       {"trials", g.trials},
       {"parallel", g.parallel},
       {"retries", g.retries},

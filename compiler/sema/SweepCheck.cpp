@@ -285,6 +285,13 @@ private:
         }
         if (__builtin_mul_overflow(points, d.count, &points)) points = INT64_MAX;
       }
+      // A conditional parameter adds its values only where it is active:
+      // the grid's points are counted as the runtime walks them.
+      bool listed = std::all_of(exp_.sweep.begin(), exp_.sweep.end(), [](const SweepDim &d) { return !d.values.empty(); });
+      if (listed && points <= (int64_t(1) << 16)) {
+        std::vector<const Value *> chosen(exp_.sweep.size(), nullptr);
+        points = gridPoints(0, chosen);
+      }
       bool trialsSet = false;
       for (const ast::Field &f : block.block)
         if (f.kind == ast::Field::Assign && f.pathText() == "trials") trialsSet = true;
@@ -294,6 +301,28 @@ private:
     if (parallel > trials)
       p_.diags.report(Diag::ParallelExceedsTrials, sweep.arg("parallel")->loc, parallel, trials, parallel - trials);
     return true;
+  }
+
+  // The distinct points of dims [i, end) given the values chosen before i
+  // (nullptr: inactive).
+  int64_t gridPoints(size_t i, std::vector<const Value *> &chosen) const {
+    if (i == exp_.sweep.size()) return 1;
+    const SweepDim &d = exp_.sweep[i];
+    bool active = d.parent < 0;
+    if (!active && chosen[size_t(d.parent)]) {
+      std::string parent = toString(*chosen[size_t(d.parent)]);
+      for (const Value &w : d.when) active |= toString(w) == parent;
+    }
+    if (!active) {
+      chosen[i] = nullptr;
+      return gridPoints(i + 1, chosen);
+    }
+    int64_t n = 0;
+    for (const Value &v : d.values) {
+      chosen[i] = &v;
+      n += gridPoints(i + 1, chosen);
+    }
+    return n;
   }
 
   // Every value of a structural parameter compiles to its own model

@@ -102,20 +102,20 @@ public:
     g.variants.push_back(own);
     std::set<std::string> seen = {key(own)};
     if (compiled.empty()) return true;
-    int64_t total = 1;
-    for (const sema::SweepDim *d : compiled)
-      if (__builtin_mul_overflow(total, std::max<int64_t>(1, d->count), &total)) total = INT64_MAX;
-    if (total > int64_t(kMaxVariants)) {
-      Diagnostic &diag = diags_.report(Diag::TooManyVariants, exp_.fields.at("sweep").loc, total, kMaxVariants);
-      for (const sema::SweepDim *d : compiled) diag.note(d->loc, fmt::format("`{}` takes {} values", d->path, d->count));
-      return false;
-    }
     // Every combination (mixed radix over the compiled dimensions); a
-    // conditional one that is inactive keeps the spec's value.
+    // conditional one that is inactive keeps the spec's value, so
+    // combinations that differ only there are one variant. Past
+    // kMaxCombinations, the product itself is what is too many.
+    int64_t total = 1;
+    bool listed = true;
+    for (const sema::SweepDim *d : compiled) {
+      if (__builtin_mul_overflow(total, std::max<int64_t>(1, d->count), &total)) total = INT64_MAX;
+      listed &= !d->values.empty();
+    }
+    listed &= total <= kMaxCombinations;
     std::vector<size_t> digit(compiled.size(), 0);
-    for (int64_t n = 0; n < total; ++n) {
+    for (int64_t n = 0; listed && n < total; ++n) {
       Variant v;
-      std::vector<std::string> texts(exp_.sweep.size());
       for (size_t i = 0; i < compiled.size(); ++i) {
         const sema::SweepDim &d = *compiled[i];
         const sema::Value *value = &d.values[digit[i]];
@@ -125,10 +125,18 @@ public:
       if (seen.insert(key(v)).second) g.variants.push_back(std::move(v));
       for (size_t i = 0; i < digit.size() && ++digit[i] == compiled[i]->values.size(); ++i) digit[i] = 0;
     }
+    int64_t needed = listed ? int64_t(g.variants.size()) : total;
+    if (needed > int64_t(kMaxVariants)) {
+      Diagnostic &diag = diags_.report(Diag::TooManyVariants, exp_.fields.at("sweep").loc, needed, kMaxVariants);
+      for (const sema::SweepDim *d : compiled) diag.note(d->loc, fmt::format("`{}` takes {} values", d->path, d->count));
+      return false;
+    }
     return true;
   }
 
 private:
+  static constexpr int64_t kMaxCombinations = int64_t(1) << 16;
+
   // Whether conditional `d` is active in this combination. Its parent is
   // compiled too (a condition on a runtime parameter keeps `d` in every
   // variant); an inactive parent makes it inactive.

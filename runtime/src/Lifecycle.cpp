@@ -197,12 +197,15 @@ struct Lifecycle::Impl {
     }
   }
 
+  // How much of its budget a trial has used, in the pruner's unit.
+  int64_t budget(const TrainPosition &pos) const { return o.trial->unit == "steps" ? pos.step : pos.epoch; }
+
   // A trial reports its objective after each validation; the tuner may
   // prune it there.
   bool reportToTuner(const TrainPosition &pos, const Metrics &metrics) {
     if (!channel) return true;
     for (const auto &[k, v] : metrics)
-      if (k == o.trial->objective) return channel->report(o.trial->unit == "steps" ? pos.step : pos.epoch, v);
+      if (k == o.trial->objective) return channel->report(budget(pos), v);
     return true;
   }
 
@@ -476,7 +479,7 @@ bool Lifecycle::beginFit(char *state, TrainPosition &pos, int64_t totalSteps, in
     // rewrite; the test that follows uses these weights.
     I.weights = I.runDir() / "model.safetensors";
     I.ended = true;  // its end was reported when it happened
-    if (I.channel) I.channel->complete(I.o.trial->unit == "steps" ? pos.step : pos.epoch);
+    if (I.channel) I.channel->complete(I.budget(pos));
     return true;
   }
   I.writeRunFile("running", "", {});
@@ -549,7 +552,7 @@ std::string Lifecycle::afterEpoch(const char *state, const TrainPosition &pos, c
   if (gSignal) return signalReason();
   if (!I.reportToTuner(pos, metrics)) {
     I.pruned = true;
-    return fmt::format("pruned by the tuner after {} {}", I.o.trial->unit == "steps" ? pos.step : pos.epoch,
+    return fmt::format("pruned by the tuner after {} {}", I.budget(pos),
                        I.o.trial->unit);
   }
   return stop.value_or("");
@@ -589,7 +592,7 @@ void Lifecycle::endFit(const char *state, const TrainPosition &pos, const Metric
     I.prune();
   }
   I.writeRunFile(status, reason, final);
-  if (I.channel && status != "pruned") I.channel->complete(I.o.trial->unit == "steps" ? pos.step : pos.epoch);
+  if (I.channel && status != "pruned") I.channel->complete(I.budget(pos));
   // The console sink says it when the run has one (track::Console::finish).
   bool console = std::any_of(m.track.sinks.begin(), m.track.sinks.end(),
                              [](const SinkSpec &s) { return s.kind == "console"; });

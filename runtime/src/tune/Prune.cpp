@@ -84,20 +84,15 @@ std::vector<double> competitors(const Study &study, const Trial &trial, int64_t 
   return values;
 }
 
-// NaN and infinities rank below every finite value.
-double rankKey(const Study &study, double v) {
-  if (!std::isfinite(v)) return std::numeric_limits<double>::infinity();
-  return study.minimize ? v : -v;
-}
 
 // Successive halving at one rung: keep the best floor(n / reduction), at
 // least one; ties with the last kept value are kept.
 bool promoted(const PruneSpec &spec, const Study &study, double value, std::vector<double> values) {
   size_t keep = std::max<size_t>(1, values.size() / size_t(spec.reduction));
   std::vector<double> keys;
-  for (double v : values) keys.push_back(rankKey(study, v));
+  for (double v : values) keys.push_back(study.rankKey(v));
   std::nth_element(keys.begin(), keys.begin() + long(keep - 1), keys.end());
-  return rankKey(study, value) <= keys[keep - 1];
+  return study.rankKey(value) <= keys[keep - 1];
 }
 
 bool successiveHalving(const PruneSpec &spec, const Study &study, const Trial &trial, int64_t budget, int bracket,

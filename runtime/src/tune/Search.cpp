@@ -546,20 +546,16 @@ std::vector<const Trial *> ranked(const Study &study, int number) {
   std::vector<Entry> entries;
   for (const Trial &t : study.trials) {
     if (t.number >= number) continue;
-    auto keyOf = [&](double v) {
-      if (!std::isfinite(v)) return std::numeric_limits<double>::infinity();
-      return study.minimize ? v : -v;
-    };
     if (t.state == TrialState::Complete) {
       bool finite = t.value && std::isfinite(*t.value);
-      entries.push_back({&t, finite ? 0 : 2, 0, finite ? keyOf(*t.value) : 0});
+      entries.push_back({&t, finite ? 0 : 2, 0, finite ? study.rankKey(*t.value) : 0});
     } else if (t.state == TrialState::Pruned) {
       double budget = -1, key = std::numeric_limits<double>::infinity();
       if (!t.intermediate.empty()) {
         budget = double(t.intermediate.rbegin()->first);
-        key = keyOf(t.intermediate.rbegin()->second);
+        key = study.rankKey(t.intermediate.rbegin()->second);
       } else if (t.value) {
-        key = keyOf(*t.value);
+        key = study.rankKey(*t.value);
       }
       entries.push_back({&t, 1, budget, key});
     }

@@ -6,6 +6,8 @@
 #include "src/Manifest.h"
 
 #include <fmt/format.h>
+
+#include <filesystem>
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
@@ -250,7 +252,7 @@ class SqlStorage final : public Storage {
 public:
   explicit SqlStorage(std::unique_ptr<sql::Connection> db) : db_(std::move(db)) {}
 
-  bool open(const StudyInfo &info) override;
+  bool open(const StudyInfo &info, bool create) override;
   Study snapshot() override;
   std::optional<Claim> claim(int target, const std::string &worker) override;
   void setParams(int number, const Params &params) override;
@@ -291,15 +293,26 @@ void SqlStorage::createSchema() {
   t.commit();
 }
 
-bool SqlStorage::open(const StudyInfo &info) {
-  createSchema();
+bool SqlStorage::open(const StudyInfo &info, bool create) {
+  // Reading a study creates nothing, not even the tables (a mistyped
+  // PostgreSQL URL must not get them).
+  if (create) createSchema();
   Transaction t(*db_, true);
-  auto inserted = db_->exec(
-      "INSERT INTO studies (name, objective, direction, space_json, fingerprint, created) "
-      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
-      {info.name, info.objective, std::string(info.minimize ? "minimize" : "maximize"), spaceJson(info.space),
-       info.fingerprint, now()});
-  auto found = db_->exec("SELECT id, fingerprint, space_json FROM studies WHERE name = $1", {info.name});
+  int64_t inserted = 0;
+  if (create)
+    inserted = db_->exec("INSERT INTO studies (name, objective, direction, space_json, fingerprint, created) "
+                         "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+                         {info.name, info.objective, std::string(info.minimize ? "minimize" : "maximize"),
+                          spaceJson(info.space), info.fingerprint, now()})
+                   .changed;
+  sql::Result found;
+  try {
+    found = db_->exec("SELECT id, fingerprint, space_json FROM studies WHERE name = $1", {info.name});
+  } catch (const Error &) {
+    if (create) throw;  // without the tables, there is no study to read
+  }
+  if (found.rows.empty() && !create)
+    throw Error(fmt::format("no study '{}' in {} (run `tune` first)", info.name, describe()));
   if (found.rows.empty()) throw Error(fmt::format("{}: study '{}' was not created", describe(), info.name));
   const sql::Row &row = found.rows[0];
   if (text(row[1]) != info.fingerprint)
@@ -311,7 +324,7 @@ bool SqlStorage::open(const StudyInfo &info) {
   study_ = integer(row[0]);
   name_ = info.name;
   space_ = std::move(space);
-  return inserted.changed == 0;
+  return inserted == 0;
 }
 
 Transaction SqlStorage::writing() {
@@ -451,7 +464,7 @@ Trial SqlStorage::readTrial(const sql::Row &r, const Space &space) const {
 Study SqlStorage::snapshot() {
   if (study_ < 0) throw Error(fmt::format("{}: no study is open", describe()));
   Transaction t(*db_, false);
-  auto study = db_->exec("SELECT name, objective, direction, space_json FROM studies WHERE id = $1", {study_});
+  auto study = db_->exec("SELECT name, objective, direction FROM studies WHERE id = $1", {study_});
   auto trials = db_->exec(
       "SELECT number, state, params_json, value, budget, attempts, error, log, run, worker, started, finished, "
       "heartbeat FROM trials WHERE study_id = $1 ORDER BY number",
@@ -464,7 +477,7 @@ Study SqlStorage::snapshot() {
   s.name = text(study.rows[0][0]);
   s.objective = text(study.rows[0][1]);
   s.minimize = text(study.rows[0][2]) != "maximize";
-  s.space = parseSpace(text(study.rows[0][3]));
+  s.space = space_;  // read at open(), and the fingerprint pins it
   for (const sql::Row &r : trials.rows) {
     s.trials.push_back(readTrial(r, s.space));
     if (s.trials.back().number != int(s.trials.size()) - 1)
@@ -485,7 +498,7 @@ std::string_view scheme(const std::string &url) {
 
 }  // namespace
 
-std::unique_ptr<Storage> openStorage(const std::string &url) {
+std::unique_ptr<Storage> openStorage(const std::string &url, bool create) {
   if (url.empty()) throw Error("the study storage is empty: name a SQLite file or a postgresql:// url");
   std::string_view s = scheme(url);
   if (s == "postgresql" || s == "postgres") return std::make_unique<SqlStorage>(sql::connectPostgres(url));
@@ -497,6 +510,9 @@ std::unique_ptr<Storage> openStorage(const std::string &url) {
     throw Error(fmt::format("study storage {}: unknown scheme '{}' (sqlite: or postgresql://)", url, s));
   }
   if (path.empty()) throw Error(fmt::format("study storage {}: no file named", url));
+  std::error_code ec;
+  if (!create && !std::filesystem::exists(path, ec))
+    throw Error(fmt::format("no study storage at {}: `{}` does not exist (run `tune` first)", url, path));
   return std::make_unique<SqlStorage>(sql::connectSqlite(path));
 }
 

@@ -1,5 +1,5 @@
 // Where a study lives: SQLite (one file, the default) or PostgreSQL (a
-// study shared by workers on several machines). Every call is one
+// study shared by workers on several machines). Every change is one
 // transaction, so a process killed at any moment leaves a consistent study,
 // and claiming a trial is atomic across workers.
 #pragma once
@@ -35,8 +35,9 @@ public:
 
   /// Creates the study or opens the existing one; an existing study with
   /// another fingerprint is an Error naming the study and the storage.
-  /// Returns true when it already existed.
-  virtual bool open(const StudyInfo &info) = 0;
+  /// Without `create`, a study that does not exist is an Error too (reading
+  /// a study never creates one). Returns true when it already existed.
+  virtual bool open(const StudyInfo &info, bool create = true) = 0;
 
   /// The study with every trial and its intermediate values, by number.
   virtual Study snapshot() = 0;
@@ -81,10 +82,12 @@ public:
 /// its directory. Throws Error (src/Manifest.h) naming the url on failure.
 /// The storage belongs to the process that opened it: a forked child opens
 /// its own (and must neither use nor destroy its parent's).
-std::unique_ptr<Storage> openStorage(const std::string &url);
+/// Without `create`, a SQLite file that does not exist is an Error.
+std::unique_ptr<Storage> openStorage(const std::string &url, bool create = true);
 
-/// For the backends only: Storage.cpp writes the study's SQL once, and a
-/// connection runs it on SQLite or PostgreSQL.
+/// For the backends only: Storage.cpp writes the study's queries once, and a
+/// connection runs them on SQLite or PostgreSQL (each creates its own
+/// tables, whose column types differ).
 namespace sql {
 
 using Value = std::variant<std::monostate, int64_t, double, std::string>;  // monostate: NULL

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace mlcrt::tune {
 
@@ -41,6 +42,11 @@ const char *stateName(TrialState s) {
   case TrialState::Failed: return "failed";
   }
   return "unknown";
+}
+
+double Study::rankKey(double v) const {
+  if (!std::isfinite(v)) return std::numeric_limits<double>::infinity();
+  return minimize ? v : -v;
 }
 
 const Trial *Study::best() const {

@@ -71,6 +71,9 @@ struct Study {
 
   /// `a` is strictly better than `b` in this study's direction.
   bool better(double a, double b) const { return minimize ? a < b : a > b; }
+  /// A key that sorts values best first in either direction; NaN and the
+  /// infinities rank below every finite value.
+  double rankKey(double v) const;
   /// The best complete trial, or nullptr.
   const Trial *best() const;
 };

@@ -273,9 +273,9 @@ void Canvas::text(double x, double y, std::string_view s, std::string_view cls, 
 
 void Canvas::raw(std::string_view markup) { out_ += markup; }
 
-void Canvas::yAxis(const Scale &y, double left, double right, std::string_view title, double minStep) {
+void Canvas::yAxis(const Scale &y, double left, double right, std::string_view title) {
   double labelWidth = 0;
-  for (const Tick &t : y.ticks(5, minStep)) {
+  for (const Tick &t : y.ticks(5)) {
     double py = y(t.value);
     line(left, py, right, py, "grid");
     text(left - 6, py + 4, t.label, "tick", "end");

@@ -79,7 +79,7 @@ public:
   void raw(std::string_view markup);
 
   /// A y axis at `left` with grid lines across to `right`, and its title.
-  void yAxis(const Scale &y, double left, double right, std::string_view title, double minStep = 0);
+  void yAxis(const Scale &y, double left, double right, std::string_view title);
   /// An x axis along `bottom`, and its title below.
   void xAxis(const Scale &x, double bottom, std::string_view title, double minStep = 0);
   /// One legend entry at (x, y); returns the x after it.

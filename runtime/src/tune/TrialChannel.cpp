@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace mlcrt::tune {
@@ -40,7 +41,7 @@ std::optional<Message> parseMessage(const std::string &line) {
 
 void TrialChannel::send(const std::string &line) {
   for (size_t done = 0; done < line.size();) {
-    ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    ssize_t n = ::send(fd_, line.data() + done, line.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) _exit(75);  // the tuner is gone
     done += size_t(n);

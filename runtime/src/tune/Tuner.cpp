@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
 #include <iostream>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -124,13 +125,30 @@ size_t runWith(const mlc_plan &plan, const SweepSpec &spec, const Params &params
   return size_t(variant);
 }
 
+// The rest of a forked process's life: `body`'s exit status, or 2 for a
+// usage error and 1 for any other failure, each named on one line. It ends
+// with its tuner, which is the only one it could report to.
+[[noreturn]] void childProcess(const std::function<int()> &body) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  int status = 1;
+  try {
+    status = body();
+  } catch (const UsageError &e) {
+    std::cerr << "error: " << printable(e.what()) << '\n';
+    status = 2;
+  } catch (const std::exception &e) {
+    std::cerr << "error: " << printable(e.what()) << '\n';
+  }
+  std::cout.flush();
+  std::cerr.flush();
+  _exit(status);
+}
+
 // The trial's whole life in its forked process: it becomes an ordinary fit
 // of its variant with its parameters as overrides, and never returns.
 [[noreturn]] void trialProcess(const mlc_plan &plan, const Options &base, const SweepSpec &spec, const Claim &claim,
                                const Params &params, int fd, const fs::path &log, const std::vector<int> &closeFds,
                                const Splits &data, Clock::time_point started) {
-  // A trial without its tuner has no one to report to: it ends with it.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
   for (int other : closeFds) ::close(other);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
@@ -140,8 +158,7 @@ size_t runWith(const mlc_plan &plan, const SweepSpec &spec, const Params &params
     ::dup2(out, STDERR_FILENO);
     ::close(out);
   }
-  int status = 1;
-  try {
+  childProcess([&] {
     Manifest m;
     Options o = base;
     size_t variant = runWith(plan, spec, params, m, o);
@@ -162,14 +179,8 @@ size_t runWith(const mlc_plan &plan, const SweepSpec &spec, const Params &params
               << std::flush;
     for (const std::string &w : applyOverrides(m, o)) std::cerr << "warning: " << w << '\n';
     m.setConfig("trial", std::to_string(claim.number));  // `{trial}` in name templates
-    status = runExperiment(plan.variants[variant], m, o, data);
-  } catch (const std::exception &e) {
-    std::cerr << "error: " << printable(e.what()) << '\n';
-    status = 1;
-  }
-  std::cout.flush();
-  std::cerr.flush();
-  _exit(status);
+    return runExperiment(plan.variants[variant], m, o, data);
+  });
 }
 
 class Tuner {
@@ -260,7 +271,11 @@ private:
     if (!claim) return false;
     Params params = claim->params;
     if (claim->fresh) {
-      params = sample(spec_.search, storage_->snapshot(), claim->number);
+      // Only TPE looks at the other trials; grid and random need the space.
+      Study history;
+      if (spec_.search.kind == "tpe") history = storage_->snapshot();
+      else history.space = spec_.space;
+      params = sample(spec_.search, history, claim->number);
       storage_->setParams(claim->number, params);
     }
     fs::path log = studyDir(o_, spec_) / fmt::format("trial-{:04d}.log", claim->number);
@@ -290,10 +305,12 @@ private:
     return true;
   }
 
-  void readFrom(Child &c) {
+  // Reads what the trial wrote and answers its reports. False at its end
+  // (reap() sees the exit).
+  bool readFrom(Child &c) {
     char buf[4096];
     ssize_t n = ::read(c.fd, buf, sizeof buf);
-    if (n <= 0) return;  // its end: reap() sees the exit
+    if (n <= 0) return false;
     c.buffer.append(buf, size_t(n));
     for (size_t nl; (nl = c.buffer.find('\n')) != std::string::npos;) {
       std::string line = c.buffer.substr(0, nl);
@@ -306,10 +323,11 @@ private:
       }
       bool prune = decide(c, m->budget, m->value);
       std::string answer = prune ? "prune\n" : "go\n";
-      if (::write(c.fd, answer.data(), answer.size()) < 0) {
-        // the trial died after asking: reap() records it
-      }
+      // MSG_NOSIGNAL: a trial that died after asking must not take the
+      // tuner with it (SIGPIPE); reap() records its end.
+      ::send(c.fd, answer.data(), answer.size(), MSG_NOSIGNAL);
     }
+    return true;
   }
 
   // Records a report and says whether the trial stops. Asha and hyperband
@@ -318,6 +336,7 @@ private:
   // reaching that rung.
   bool decide(Child &c, int64_t budget, double value) {
     storage_->report(c.number, budget, value);
+    if (spec_.prune.kind == "none") return false;  // nothing to read the study for
     int64_t at = budget;
     if (spec_.prune.kind == "asha" || spec_.prune.kind == "hyperband") {
       std::vector<int64_t> ladder = rungs(spec_.prune, spec_.prune.kind == "hyperband" ? bracketOf(spec_.prune, c.number) : 0);
@@ -350,17 +369,7 @@ private:
       Child c = std::move(children_[i]);
       children_.erase(children_.begin() + long(i));
       // Messages written just before the exit.
-      for (;;) {
-        pollfd p{c.fd, POLLIN, 0};
-        if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) break;
-        char buf[4096];
-        ssize_t n = ::read(c.fd, buf, sizeof buf);
-        if (n <= 0) break;
-        c.buffer.append(buf, size_t(n));
-        std::string rest = c.buffer;
-        c.buffer.clear();
-        for (size_t at = 0, nl; (nl = rest.find('\n', at)) != std::string::npos; at = nl + 1)
-          if (auto m = parseMessage(rest.substr(at, nl - at)); m && m->kind == Message::Complete) c.complete = true;
+      for (pollfd p{c.fd, POLLIN, 0}; ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && readFrom(c);) {
       }
       ::close(c.fd);
       finished(c, r < 0 ? -1 : status);
@@ -383,11 +392,11 @@ private:
         if (std::isfinite(v) && (!best || s.better(v, *best))) best = v;
       if (best) {
         storage_->finish(c.number, TrialState::Complete, *best, "");
-        Study after = storage_->snapshot();
-        const Trial *b = after.best();
+        const Trial *before = s.best();  // the study's best until this trial
+        bool leads = !before || s.better(*best, *before->value);
         say(fmt::format("trial {} complete after {} {}: {}={} (best: trial {}, {})", c.number, t->budget, spec_.unit,
-                        spec_.objective, valueText(*best), b ? b->number : c.number,
-                        valueText(b && b->value ? *b->value : *best)));
+                        spec_.objective, valueText(*best), leads ? c.number : before->number,
+                        valueText(leads ? *best : *before->value)));
         return;
       }
       storage_->finish(c.number, TrialState::Failed, std::nullopt,
@@ -443,10 +452,8 @@ int runStage(const mlc_plan &plan, const Options &base, const SweepSpec &spec, c
   std::cerr.flush();
   pid_t pid = ::fork();
   if (pid < 0) throw Error(fmt::format("fork: {}", std::strerror(errno)));
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int status = 1;
-    try {
+  if (pid == 0)
+    childProcess([&] {
       Manifest m;
       Options o = base;
       size_t variant = runWith(plan, spec, best.params, m, o);
@@ -459,18 +466,8 @@ int runStage(const mlc_plan &plan, const Options &base, const SweepSpec &spec, c
         o.trial = &trial;
       }
       for (const std::string &w : applyOverrides(m, o)) std::cerr << "warning: " << w << '\n';
-      status = runExperiment(plan.variants[variant], m, o, data);
-    } catch (const UsageError &e) {
-      std::cerr << "error: " << printable(e.what()) << '\n';
-      status = 2;
-    } catch (const std::exception &e) {
-      std::cerr << "error: " << printable(e.what()) << '\n';
-      status = 1;
-    }
-    std::cout.flush();
-    std::cerr.flush();
-    _exit(status);
-  }
+      return runExperiment(plan.variants[variant], m, o, data);
+    });
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) throw Error(fmt::format("waitpid: {}", std::strerror(errno)));
@@ -495,14 +492,10 @@ fs::path writeReport(const Manifest &base, const Options &options, const SweepSp
   return out;
 }
 
+// `study` and `report` read a study; they never create one.
 std::unique_ptr<Storage> openExisting(const SweepSpec &spec) {
-  // `study` and `report` read a study; they never create one.
-  bool sqlite = spec.storage.rfind("postgres", 0) != 0;
-  std::string path = spec.storage.rfind("sqlite:", 0) == 0 ? spec.storage.substr(7) : spec.storage;
-  if (sqlite && !fs::exists(path))
-    throw Error(fmt::format("no study `{}`: `{}` does not exist (run `tune` first)", spec.study, path));
-  std::unique_ptr<Storage> storage = openStorage(spec.storage);
-  storage->open(studyInfo(spec));
+  std::unique_ptr<Storage> storage = openStorage(spec.storage, false);
+  storage->open(studyInfo(spec), false);
   return storage;
 }
 

@@ -279,6 +279,8 @@ TEST(PruneTest, MedianNeedsAnotherValueAtTheBudget) {
   EXPECT_FALSE(prunes(spec, medianStudy({{7, 100.0}}), 5, 7));
   Study nans = reportedAt(4, {NAN, NAN, 50});
   EXPECT_FALSE(prunes(spec, nans, 2, 4));  // NaNs are not values to compare with
+  // ... nor part of the median: without them it is 1, and 50 is worse.
+  EXPECT_TRUE(prunes(spec, reportedAt(4, {NAN, 1, 50}), 2, 4));
   Study one = reportedAt(4, {1, 50});
   EXPECT_TRUE(prunes(spec, one, 1, 4));
 }

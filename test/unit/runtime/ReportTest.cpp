@@ -92,7 +92,8 @@ size_t count(const std::string &haystack, const std::string &needle) {
 }
 
 // The study the page tests share: 3 parameters (a log-uniform lr, a choice
-// and a uniform active only for one choice), 30 trials in every state, with
+// and a uniform active only for one choice), 30 trials complete, pruned,
+// failed and running (none waiting), with
 // learning curves. Deterministic without a random engine.
 Study sampleStudy() {
   Dim momentum = uniform("optimizer.momentum", 0, 0.99);

@@ -185,6 +185,7 @@ TEST(SearchTest, BadSpacesAndSpecsAreInvalidArguments) {
   try {
     Study s = studyOf({logUniform("optimizer.lr", -1, 1)});
     sample(specOf("random"), s, 0);
+    ADD_FAILURE() << "a log-uniform domain reaching below 0 was accepted";
   } catch (const std::invalid_argument &e) {
     EXPECT_NE(std::string(e.what()).find("optimizer.lr"), std::string::npos) << e.what();
   }
@@ -335,17 +336,36 @@ TEST(SearchTest, TpeIsDeterministicGivenTheStudyAndSeed) {
   EXPECT_EQ(sample(specOf("tpe", 1), s, 30), p);
   EXPECT_NE(sample(specOf("tpe", 2), s, 30), p);
   // Waiting, running and failed trials, and trials numbered after it, do not count.
+  auto addUnfinished = [&](Study &study) {
+    for (TrialState state : {TrialState::Waiting, TrialState::Running, TrialState::Failed}) {
+      Trial t;
+      t.number = int(study.trials.size());
+      t.state = state;
+      t.params = p;
+      t.value = -100;
+      study.trials.push_back(t);
+    }
+  };
   Study more = s;
-  for (TrialState state : {TrialState::Waiting, TrialState::Running, TrialState::Failed}) {
-    Trial t;
-    t.number = int(more.trials.size());
-    t.state = state;
-    t.params = p;
-    t.value = -100;
-    more.trials.push_back(t);
-  }
+  addUnfinished(more);
   addComplete(more, p, -1000);
   EXPECT_EQ(sample(specOf("tpe", 1), more, 30), p);
+  // Asked for a trial numbered after them, the unfinished ones still do
+  // not count (the check above drops them by number alone).
+  Study unfinished = s;
+  Trial next;
+  next.number = 30;
+  unfinished.trials.push_back(next);  // trial 30, whose parameters were asked for above
+  addUnfinished(unfinished);
+  Study plain = s;
+  plain.trials.push_back(next);
+  for (int n = 31; n <= 33; ++n) {
+    Trial t;
+    t.number = n;
+    t.state = TrialState::Waiting;
+    plain.trials.push_back(t);
+  }
+  EXPECT_EQ(sample(specOf("tpe", 1), unfinished, 34), sample(specOf("tpe", 1), plain, 34));
 }
 
 TEST(SearchTest, TpeConcentratesNearTheOptimumOfAQuadratic) {

@@ -277,6 +277,24 @@ TEST_P(StorageTest, CreatesThenOpens) {
   EXPECT_TRUE(study.trials.empty());
 }
 
+TEST_P(StorageTest, ReadingAStudyCreatesNothing) {
+  // No tables yet (a new SQLite file, an empty database): no study, and
+  // still no tables after asking.
+  if (!postgres()) {
+    EXPECT_EQ(errorOf([&] { openStorage(url_, false); }),
+              fmt::format("no study storage at {}: `{}` does not exist (run `tune` first)", url_, url_.substr(7)));
+  }
+  auto reader = openStorage(url_);
+  std::string missing = fmt::format("no study '{}' in {} (run `tune` first)", info_.name, reader->describe());
+  EXPECT_EQ(errorOf([&] { reader->open(info_, false); }), missing);
+  EXPECT_EQ(errorOf([&] { reader->open(info_, false); }), missing);
+  // Another study in the storage: this one is still not created by reading.
+  open(makeInfo("other"));
+  EXPECT_EQ(errorOf([&] { openStorage(url_)->open(info_, false); }), missing);
+  EXPECT_FALSE(openStorage(url_)->open(info_));  // created by `tune` only now
+  EXPECT_TRUE(openStorage(url_, false)->open(info_, false));
+}
+
 TEST_P(StorageTest, AnotherFingerprintIsNotContinued) {
   auto s = open();
   StudyInfo changed = info_;

@@ -27,7 +27,7 @@ json sweepJson() {
              {"compiled", true}, {"parent", 1}, {"when", {"128"}}}}},
           {"search", {{"kind", "tpe"}, {"seed", 3}, {"startup", 5}, {"candidates", 12}, {"multivariate", true}}},
           {"prune", {{"kind", "asha"}, {"grace", 1}, {"reduction", 3}, {"max", 0}, {"unit", "epochs"}, {"warmup", 1},
-                     {"min_trials", 5}, {"rungs", json::array()}}},
+                     {"min_trials", 5}}},
           {"trials", 12},
           {"parallel", 2},
           {"retries", 1},
