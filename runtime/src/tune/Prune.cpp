@@ -1,8 +1,8 @@
 // Median, ASHA and Hyperband pruning.
 //
 // ASHA is the asynchronous successive halving of Li et al. (2018): a trial
-// that reaches a rung continues while its value is among the best
-// 1/reduction of the values reported at that rung so far, and with fewer
+// that reaches a rung continues while its best value so far is among the
+// best 1/reduction of those of the trials that reached that rung so far, and with fewer
 // than `reduction` values only the best so far continues. Trials are never
 // held back waiting for others, so an early trial with few competitors is
 // judged leniently and later ones strictly, as in the paper.
@@ -71,15 +71,16 @@ std::vector<uint64_t> bracketWeights(const PruneSpec &spec) {
   return w;
 }
 
-// The values reported at `budget` by the trials that `same` accepts, the
-// asking trial's own value included once.
+// What the trials that `same` accepts and that reached `budget` had
+// achieved there (the best value each reported up to it), the asking
+// trial's own included once. A trial that never reported a finite value
+// counts as NaN, the worst.
 template <class Same>
 std::vector<double> competitors(const Study &study, const Trial &trial, int64_t budget, double own, Same same) {
   std::vector<double> values{own};
   for (const Trial &t : study.trials) {
-    if (t.number == trial.number || !same(t)) continue;
-    auto it = t.intermediate.find(budget);
-    if (it != t.intermediate.end()) values.push_back(it->second);
+    if (t.number == trial.number || !same(t) || !t.intermediate.count(budget)) continue;
+    values.push_back(study.bestUpTo(t, budget).value_or(std::numeric_limits<double>::quiet_NaN()));
   }
   return values;
 }
@@ -101,9 +102,13 @@ bool successiveHalving(const PruneSpec &spec, const Study &study, const Trial &t
   if (std::find(rs.begin(), rs.end(), budget) == rs.end()) return false;
   auto own = trial.intermediate.find(budget);
   if (own == trial.intermediate.end()) return false;
-  if (std::isnan(own->second)) return true;
+  if (std::isnan(own->second)) return true;  // diverged: it will not recover
+  // Trials are compared by what they achieved by the rung, the quantity
+  // their objective is (a complete trial's value is its best), not by the
+  // one noisy validation that happens to fall on it.
+  double achieved = study.bestUpTo(trial, budget).value_or(own->second);
   auto same = [&](const Trial &t) { return !hyperband || bracketOf(spec, t.number) == bracket; };
-  return !promoted(spec, study, own->second, competitors(study, trial, budget, own->second, same));
+  return !promoted(spec, study, achieved, competitors(study, trial, budget, achieved, same));
 }
 
 double medianOf(std::vector<double> v) {
@@ -131,11 +136,11 @@ bool medianPrune(const PruneSpec &spec, const Study &study, const Trial &trial, 
   for (const auto &[b, v] : trial.intermediate)
     if (b <= budget && !std::isnan(v) && (!best || study.better(v, *best))) best = v;
 
+  // The others by what they had achieved at the same budget.
   std::vector<double> others;
   for (const Trial &t : study.trials) {
-    if (t.number == trial.number) continue;
-    auto it = t.intermediate.find(budget);
-    if (it != t.intermediate.end() && !std::isnan(it->second)) others.push_back(it->second);
+    if (t.number == trial.number || !t.intermediate.count(budget)) continue;
+    if (std::optional<double> v = study.bestUpTo(t, budget)) others.push_back(*v);
   }
   if (others.empty()) return false;
   return study.better(medianOf(std::move(others)), *best);

@@ -534,31 +534,71 @@ private:
 
 // ---------------------------------------------------------------- TPE
 
-// The finished trials before `number`, best first: complete ones by value,
-// then pruned ones by the budget they reached (more first) and their value
-// there, then complete ones without a finite value (diverged: the worst).
+// The finished trials before `number`, best first, compared where they can
+// be compared fairly. A pruned trial stopped early, and ASHA lets the first
+// trials at a rung through for want of competitors, so "complete before
+// pruned" (Optuna's order) can make a slow trial that nobody competed with
+// the model of a good one. As in BOHB (Falkner et al. 2018), the trials are
+// ranked at the largest budget that at least `dims + 3` of them reached: by
+// their final value when that many completed, else by the best value each
+// had reported by its first validation at or past that budget (a complete
+// trial that stopped earlier counts with its final value). The trials that
+// did not get that far follow by the budget they reached (more first) and
+// their value there; non-finite values rank last.
 std::vector<const Trial *> ranked(const Study &study, int number) {
+  std::vector<const Trial *> done;
+  for (const Trial &t : study.trials)
+    if (t.number < number && (t.state == TrialState::Complete || t.state == TrialState::Pruned)) done.push_back(&t);
+  auto finalValue = [&](const Trial &t) -> std::optional<double> {
+    if (t.state == TrialState::Complete) return t.value;
+    if (!t.intermediate.empty()) return study.bestUpTo(t, t.intermediate.rbegin()->first);
+    return t.value;
+  };
+  auto lastBudget = [](const Trial &t) { return t.intermediate.empty() ? int64_t(-1) : t.intermediate.rbegin()->first; };
+  // What a trial had achieved at `budget` (its best value up to its first
+  // validation there or past it), or nullopt where it stopped before it.
+  auto valueAt = [&](const Trial &t, int64_t budget) -> std::optional<double> {
+    auto it = t.intermediate.lower_bound(budget);
+    if (it != t.intermediate.end())
+      return study.bestUpTo(t, it->first).value_or(std::numeric_limits<double>::quiet_NaN());
+    if (t.state == TrialState::Complete) return t.value;
+    return std::nullopt;
+  };
+
+  size_t enough = study.space.dims.size() + 3;
+  size_t complete = size_t(std::count_if(done.begin(), done.end(), [](const Trial *t) { return t->state == TrialState::Complete; }));
+  std::optional<int64_t> common;  // nullopt: compare at completion
+  if (complete < enough) {
+    std::vector<int64_t> budgets;
+    for (const Trial *t : done)
+      for (const auto &[b, v] : t->intermediate) budgets.push_back(b);
+    std::sort(budgets.begin(), budgets.end(), std::greater<>());
+    budgets.erase(std::unique(budgets.begin(), budgets.end()), budgets.end());
+    for (int64_t b : budgets) {
+      size_t reached = size_t(std::count_if(done.begin(), done.end(), [&](const Trial *t) { return valueAt(*t, b).has_value(); }));
+      if (reached >= enough) {
+        common = b;
+        break;
+      }
+    }
+  }
+
   struct Entry {
     const Trial *trial;
-    int tier;
+    int tier;  // 0: compared at the common budget, 1: stopped before it, 2: no finite value
     double budget, key;
   };
   std::vector<Entry> entries;
-  for (const Trial &t : study.trials) {
-    if (t.number >= number) continue;
-    if (t.state == TrialState::Complete) {
-      bool finite = t.value && std::isfinite(*t.value);
-      entries.push_back({&t, finite ? 0 : 2, 0, finite ? study.rankKey(*t.value) : 0});
-    } else if (t.state == TrialState::Pruned) {
-      double budget = -1, key = std::numeric_limits<double>::infinity();
-      if (!t.intermediate.empty()) {
-        budget = double(t.intermediate.rbegin()->first);
-        key = study.rankKey(t.intermediate.rbegin()->second);
-      } else if (t.value) {
-        key = study.rankKey(*t.value);
-      }
-      entries.push_back({&t, 1, budget, key});
+  for (const Trial *t : done) {
+    std::optional<double> v;
+    bool there = common ? (v = valueAt(*t, *common)).has_value() : t->state == TrialState::Complete;
+    if (!common && there) v = t->value;
+    if (!there) v = finalValue(*t);
+    if (!v || !std::isfinite(*v)) {
+      entries.push_back({t, 2, 0, 0});
+      continue;
     }
+    entries.push_back({t, there ? 0 : 1, there ? 0 : double(lastBudget(*t)), study.rankKey(*v)});
   }
   std::stable_sort(entries.begin(), entries.end(), [](const Entry &x, const Entry &y) {
     if (x.tier != y.tier) return x.tier < y.tier;

@@ -49,6 +49,15 @@ double Study::rankKey(double v) const {
   return minimize ? v : -v;
 }
 
+std::optional<double> Study::bestUpTo(const Trial &t, int64_t budget) const {
+  std::optional<double> best;
+  for (const auto &[b, v] : t.intermediate) {
+    if (b > budget) break;
+    if (std::isfinite(v) && (!best || better(v, *best))) best = v;
+  }
+  return best;
+}
+
 const Trial *Study::best() const {
   const Trial *best = nullptr;
   for (const Trial &t : trials)

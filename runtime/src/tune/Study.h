@@ -74,6 +74,9 @@ struct Study {
   /// A key that sorts values best first in either direction; NaN and the
   /// infinities rank below every finite value.
   double rankKey(double v) const;
+  /// The best finite value `t` reported at budgets up to `budget` (its
+  /// objective as a trial stopped there would have it), or nullopt.
+  std::optional<double> bestUpTo(const Trial &t, int64_t budget) const;
   /// The best complete trial, or nullptr.
   const Trial *best() const;
 };

@@ -189,13 +189,11 @@ public:
       : plan_(plan), base_(base), o_(options), data_(data), spec_(loadSpec(base, options)),
         worker_(fmt::format("{}:{}", hostName(), getpid())) {
     // Budgets in steps up to the whole run: its optimizer updates.
-    if (!spec_.maxGiven && spec_.unit == "steps") {
-      int64_t n = data.train.size(), batches = (n + base.batch - 1) / base.batch;
-      spec_.prune.maxBudget = std::max<int64_t>(1, base.epochs * ((batches + base.accumulate - 1) / base.accumulate));
-    }
+    if (!spec_.maxGiven && spec_.unit == "steps") spec_.prune.maxBudget = std::max<int64_t>(1, base.epochs * stepsPerEpoch());
   }
 
   int run() {
+    warnIfPruningInWarmup();
     storage_ = openStorage(spec_.storage);
     bool existed = storage_->open(studyInfo(spec_));
     fs::create_directories(studyDir(o_, spec_));
@@ -230,6 +228,33 @@ private:
   }
 
   void say(const std::string &line) const { std::cerr << "tune: " << line << '\n' << std::flush; }
+
+  int64_t stepsPerEpoch() const {
+    int64_t batches = (int64_t(data_.train.size()) + base_.batch - 1) / base_.batch;
+    return std::max<int64_t>(1, (batches + base_.accumulate - 1) / base_.accumulate);
+  }
+
+  // While the schedule warms up, a trial has not yet trained at its own
+  // learning rate, and its loss mostly says how far the ramp has got: a
+  // pruner judging there keeps the fast starters and drops the slow ones
+  // whatever their final loss. The steps per epoch are known only here, from
+  // the loaded data.
+  void warnIfPruningInWarmup() const {
+    const PruneSpec &p = spec_.prune;
+    int64_t first = p.kind == "asha" || p.kind == "hyperband" ? p.grace : p.kind == "median" ? std::max<int64_t>(1, p.warmup) : 0;
+    auto entry = std::find_if(base_.hparams.begin(), base_.hparams.end(),
+                              [](const HParamSpec &h) { return h.key == "schedule.warmup.steps"; });
+    if (first <= 0 || entry == base_.hparams.end()) return;
+    int64_t warmup = int64_t(entry->value), perUnit = spec_.unit == "steps" ? 1 : stepsPerEpoch();
+    if (first * perUnit >= warmup) return;
+    int64_t past = (warmup + perUnit - 1) / perUnit;
+    std::string where = spec_.unit == "steps" ? fmt::format("step {}", first)
+                                              : fmt::format("epoch {}, step {}", first, first * perUnit);
+    std::cerr << fmt::format("warning: `{}` judges trials first at {}, inside the schedule's warmup ({} steps): slow starters are "
+                             "pruned before they train at their own learning rate; `{} = {}` is the first {} past it\n",
+                             p.kind, where, warmup, p.kind == "median" ? "warmup" : "grace", past,
+                             spec_.unit == "steps" ? "step" : "epoch");
+  }
 
   void installHandlers() {
     gStop = 0;

@@ -155,6 +155,31 @@ TEST(PruneTest, AshaUsesTheAskingTrialsOwnReport) {
   EXPECT_TRUE(shouldPrune(spec, s, fresh, 3));
 }
 
+TEST(PruneTest, AshaComparesWhatEachTrialAchievedByTheRung) {
+  // Noisy validation: trial 0 was best at budget 1 and had a bad epoch on the
+  // rung; trial 1 is steady. Each is judged by its best value up to the rung.
+  PruneSpec spec = asha(1, 3, 27);
+  Study s;
+  s.trials.push_back(trial(0, {{1, 0.1}, {3, 0.9}}));
+  s.trials.push_back(trial(1, {{1, 0.5}, {3, 0.4}}));
+  s.trials.push_back(trial(2, {{1, 0.6}, {3, 0.6}}));
+  EXPECT_FALSE(prunes(spec, s, 0, 3));  // 0.1 of {0.1, 0.4, 0.6}
+  EXPECT_TRUE(prunes(spec, s, 1, 3));   // 0.4: keep floor(3 / 3) = 1
+  // A competitor's values after the rung do not count for it.
+  s.trials[2].intermediate[9] = 0.01;
+  EXPECT_FALSE(prunes(spec, s, 0, 3));
+}
+
+TEST(PruneTest, MedianComparesWithWhatTheOthersAchievedByTheBudget) {
+  PruneSpec spec = medianSpec(0, 0);
+  Study s;
+  s.trials.push_back(trial(0, {{1, 0.2}, {2, 0.9}}, TrialState::Complete));
+  s.trials.push_back(trial(1, {{1, 0.3}, {2, 0.8}}, TrialState::Complete));
+  s.trials.push_back(trial(2, {{1, 0.4}, {2, 0.5}}));
+  // The others had reached 0.2 and 0.3 by budget 2 (median 0.25), not 0.85.
+  EXPECT_TRUE(prunes(spec, s, 2, 2));
+}
+
 TEST(PruneTest, NanValuesArePrunedAndRankLast) {
   PruneSpec spec = asha(1, 3, 27);
   Study s = reportedAt(1, {NAN, 5, 6});

@@ -516,6 +516,37 @@ TEST(SearchTest, TpeRanksPrunedTrialsAfterCompleteOnes) {
   EXPECT_NEAR(median(xs), 2, 2.5);
 }
 
+TEST(SearchTest, TpeRanksAtTheLargestBudgetEnoughTrialsReached) {
+  // Two early trials near x = -8 completed unopposed with a poor loss; the
+  // 18 others were pruned at budget 3, and those near x = 2 had done best
+  // there; ceil(20 / 10) = 2 trials are "good". With fewer than dims + 3 = 4 complete trials, TPE compares
+  // everyone at budget 3 (the largest that 4 trials reached) and models the
+  // trials near 2, not the two that merely completed.
+  Study s = studyOf({uniform("x", -10, 10)});
+  for (int i = 0; i < 20; ++i) {
+    Trial t;
+    t.number = i;
+    if (i < 2) {
+      t.state = TrialState::Complete;
+      t.params = {-8 + 0.1 * i};
+      t.intermediate = {{1, 3.0}, {3, 2.5}, {9, 2.0}, {27, 1.5}};
+      t.value = 1.5;
+    } else {
+      t.state = TrialState::Pruned;
+      t.params = sample(specOf("random", 1), s, i);
+      double d = std::abs(*t.params[0] - 2);
+      t.intermediate = {{1, d + 1}, {3, d + 0.5}};
+      // The last report is noisy; what it had achieved by then counts.
+      if (i % 3 == 0) t.intermediate[3] = 50;
+      t.value = t.intermediate[3];
+    }
+    s.trials.push_back(t);
+  }
+  std::vector<double> xs;
+  for (uint64_t seed = 0; seed < 15; ++seed) xs.push_back(*sample(specOf("tpe", seed), s, 20)[0]);
+  EXPECT_NEAR(median(xs), 2, 2.5);
+}
+
 TEST(SearchTest, TpeMultivariateRefinesATwoDimensionalQuadratic) {
   auto f = [](const Params &p) { return (*p[0] - 1) * (*p[0] - 1) + (*p[1] + 2) * (*p[1] + 2); };
   std::vector<double> tpe, random;
