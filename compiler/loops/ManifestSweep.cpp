@@ -50,6 +50,7 @@ json trialGraph(const sweep::TrialGraph &g) {
       {"retries", g.retries},
       {"storage", storage},
       {"refit", g.refit},
+      {"ensemble", g.ensemble},
       {"variants", variants},
   };
 }
@@ -80,6 +81,7 @@ void sweepSchema(json &schema, const sweep::TrialGraph &g) {
   add({{"key", "sweep.study"}, {"type", "template"}, {"default", g.study}, {"doc", "the study's name"}});
   add({{"key", "sweep.storage"}, {"type", "string"}, {"default", ""}, {"doc", "a SQLite path or a postgresql:// URL (default: the spec's)"}});
   add({{"key", "sweep.refit"}, {"type", "bool"}, {"default", g.refit}, {"doc", "train the best configuration again before testing"}});
+  add(positive({{"key", "sweep.ensemble"}, {"type", "int"}, {"default", g.ensemble}, {"doc", "also test the average of the best k trials (0: no)"}}, 0));
 }
 
 }  // namespace

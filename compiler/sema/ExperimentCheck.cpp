@@ -157,6 +157,7 @@ private:
         {"storage", Type::decl("storage"), false, {}, callDefault(eval_, "sqlite"), {}},
         {"study", Type::of(Type::Template), false, {}, constant(stringValue("{experiment}")), {}},
         {"refit", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}},
+        {"ensemble", Type::of(Type::Int), false, nonNegative(), constant(intValue(0)), {}},
     };
     FieldSpec loss{"loss", Type::decl("loss"), true, {}, nullptr, {}};
     loss.deferred = true;

@@ -300,6 +300,8 @@ private:
     }
     if (parallel > trials)
       p_.diags.report(Diag::ParallelExceedsTrials, sweep.arg("parallel")->loc, parallel, trials, parallel - trials);
+    if (int64_t ensemble = sweep.arg("ensemble")->i; ensemble > trials)
+      p_.diags.report(Diag::EnsembleExceedsTrials, sweep.arg("ensemble")->loc, ensemble, trials, trials);
     return true;
   }
 

@@ -199,6 +199,7 @@ std::optional<TrialGraph> buildTrialGraph(const sema::CheckedExperiment &exp,
       g.storageUrl = url.s;
   }
   g.refit = sweep.arg("refit")->b;
+  g.ensemble = sweep.arg("ensemble")->i;
 
   bool ok = true;
   std::vector<const sema::SweepDim *> compiled;

@@ -54,6 +54,7 @@ struct TrialGraph {
   std::string storage = "sqlite", storagePath, storageUrl, storageUrlEnv;
   // after the search
   bool refit = true;
+  int64_t ensemble = 0;  // test the average of the best k trials too; 0: no
   std::vector<Variant> variants;  // [0]: the spec's own values
 };
 

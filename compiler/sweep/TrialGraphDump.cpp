@@ -76,6 +76,7 @@ std::string dumpTrialGraph(const TrialGraph &g, const std::vector<int64_t> &memo
                      g.retries == 1 ? "retry" : "retries");
   out += "  then: ";
   out += g.refit ? "refit the best configuration, test it" : "test the best trial's checkpoint";
+  if (g.ensemble > 0) out += fmt::format("; test the ensemble of the best {} trials", g.ensemble);
   out += fmt::format("\n  variants: {}\n", g.variants.size());
   for (size_t i = 0; i < g.variants.size(); ++i) {
     out += fmt::format("    #{} {}", i, g.variants[i].label());

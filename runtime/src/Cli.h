@@ -61,6 +61,7 @@ struct Options {
   bool help = false, version = false;
   bool bench = false;     // print the throughput of fit's train steps
   bool resume = false;    // --resume: continue from the newest valid checkpoint, or fail
+  std::string outputs;    // predict (a tuner's ensemble member): also the raw outputs, f32 samples x width
   std::string ckpt;       // test/predict: best | last | a checkpoint path (default: the final model)
   bool plan = false;      // print the plan (parameters, FLOPs, memory, paths) and stop
   bool dryRun = false;    // check the configuration and the data, print what would run, write nothing

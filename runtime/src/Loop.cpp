@@ -256,27 +256,8 @@ public:
     return result;
   }
 
-  /// predictions.csv: `row,prediction`, the class (argmax) or the value; a
-  /// sample with several outputs gets prediction0, prediction1, ...
   std::string predictionsCsv(const Split &split, const std::vector<float> &outputs) const {
-    int64_t columns = m_.data.classLabels ? labelWidth_ : outputWidth_;
-    int64_t group = outputWidth_ / columns;  // scores per predicted value
-    std::string out = "row";
-    if (columns == 1) out += ",prediction";
-    else
-      for (int64_t c = 0; c < columns; ++c) out += fmt::format(",prediction{}", c);
-    out += '\n';
-    for (int64_t i = 0; i < split.size(); ++i) {
-      out += std::to_string(split.rows[size_t(i)]);
-      const float *row = outputs.data() + i * outputWidth_;
-      for (int64_t c = 0; c < columns; ++c) {
-        const float *v = row + c * group;
-        if (m_.data.classLabels) out += fmt::format(",{}", std::max_element(v, v + group) - v);
-        else out += fmt::format(",{}", *v);  // shortest text that reads back as the same float
-      }
-      out += '\n';
-    }
-    return out;
+    return mlcrt::predictionsCsv(m_, split, outputs, outputWidth_, labelWidth_);
   }
 
 private:
@@ -417,6 +398,28 @@ const Split &testSplit(const Splits &data, Mode mode) {
 }
 
 }  // namespace
+
+std::string predictionsCsv(const Manifest &m, const Split &split, const std::vector<float> &outputs,
+                          int64_t outputWidth, int64_t labelWidth) {
+  int64_t columns = m.data.classLabels ? labelWidth : outputWidth;
+  int64_t group = outputWidth / columns;  // scores per predicted value
+  std::string out = "row";
+  if (columns == 1) out += ",prediction";
+  else
+    for (int64_t c = 0; c < columns; ++c) out += fmt::format(",prediction{}", c);
+  out += '\n';
+  for (int64_t i = 0; i < split.size(); ++i) {
+    out += std::to_string(split.rows[size_t(i)]);
+    const float *row = outputs.data() + i * outputWidth;
+    for (int64_t c = 0; c < columns; ++c) {
+      const float *v = row + c * group;
+      if (m.data.classLabels) out += fmt::format(",{}", std::max_element(v, v + group) - v);
+      else out += fmt::format(",{}", *v);  // shortest text that reads back as the same float
+    }
+    out += '\n';
+  }
+  return out;
+}
 
 Table readInputCsv(const std::string &path, char delimiter, int64_t featureWidth, int64_t labelWidth,
                    bool classLabels, int64_t idLimit) {
@@ -559,6 +562,8 @@ int runExperiment(const mlc_variant &plan, const Manifest &manifest, const Optio
         const Split &test = testSplit(data, options.mode);
         final = runner.evaluate(test, "test", &outputs);
         csv = runner.predictionsCsv(test, outputs);
+        if (!options.outputs.empty())
+          writeFileAtomically(options.outputs, {reinterpret_cast<const char *>(outputs.data()), outputs.size() * sizeof(float)});
       } else {
         runner.evaluate(input, "input", &outputs, false);
         csv = runner.predictionsCsv(input, outputs);

@@ -18,6 +18,12 @@ namespace mlcrt {
 int runExperiment(const mlc_variant &plan, const Manifest &manifest, const Options &options, const Splits &data);
 
 
+/// predictions.csv of `outputs` (samples x outputWidth) on `split`:
+/// `row,prediction`, the class (argmax) or the value; a sample with several
+/// outputs gets prediction0, prediction1, ...
+std::string predictionsCsv(const Manifest &m, const Split &split, const std::vector<float> &outputs,
+                          int64_t outputWidth, int64_t labelWidth);
+
 /// Reads predict's --input: a CSV of `featureWidth` numbers a row, split
 /// on `delimiter`; a first row that is not all numbers is a header. With
 /// `idLimit` > 0 the features are token ids, whole numbers in [0, idLimit).

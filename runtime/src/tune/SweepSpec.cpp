@@ -95,6 +95,7 @@ std::optional<SweepSpec> parseSweep(const std::string &manifestJson) {
   else if (storage.contains("url_env")) spec.storageEnv = value<std::string>(storage, "url_env", "storage.");
   else spec.storage = value<std::string>(storage, "url", "storage.");
   spec.refit = value<bool>(s, "refit", "");
+  spec.ensemble = value<int64_t>(s, "ensemble", "");
   for (const Json &v : field(s, "variants", "")) spec.variants.push_back(v.get<std::map<std::string, std::string>>());
   if (spec.variants.empty()) bad("variants");
   return spec;
@@ -107,6 +108,7 @@ void configureSweep(SweepSpec &spec, const Manifest &m, const Options &options) 
     else if (o.key == "sweep.retries") spec.retries = o.integer;
     else if (o.key == "sweep.seed") spec.search.seed = uint64_t(o.integer);
     else if (o.key == "sweep.refit") spec.refit = o.number != 0;
+    else if (o.key == "sweep.ensemble") spec.ensemble = o.integer;
     else if (o.key == "sweep.study") spec.study = o.text;
     else if (o.key == "sweep.storage") spec.storage = o.text, spec.storageEnv.clear();
     else if (o.key == "sweep.search" && o.text != spec.search.kind) spec.search = SearchSpec{o.text, spec.search.seed};

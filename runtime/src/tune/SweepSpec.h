@@ -27,6 +27,7 @@ struct SweepSpec {
   std::string storage;    // a SQLite path or a postgresql:// URL; "" : <root>/tune/<study>.db
   std::string storageEnv; // the URL's environment variable, when the spec says env(...)
   bool refit = true;
+  int64_t ensemble = 0;   // also test the average of the best k trials; 0: no
   /// Per compiled variant, the values of its compiled dimensions.
   std::vector<std::map<std::string, std::string>> variants;
 };

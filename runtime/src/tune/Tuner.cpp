@@ -2,6 +2,7 @@
 
 #include "src/FileIO.h"
 #include "src/Loop.h"
+#include "src/tune/Ensemble.h"
 #include "src/tune/Report.h"
 #include "src/tune/Storage.h"
 #include "src/tune/SweepSpec.h"
@@ -125,6 +126,16 @@ size_t runWith(const mlc_plan &plan, const SweepSpec &spec, const Params &params
   return size_t(variant);
 }
 
+// A forked child's stdout and stderr go to `log` (appended to, or
+// truncated with `how` = O_TRUNC).
+void redirectOutput(const fs::path &log, int how) {
+  int out = ::open(log.c_str(), O_WRONLY | O_CREAT | how | O_CLOEXEC, 0644);
+  if (out < 0) return;
+  ::dup2(out, STDOUT_FILENO);
+  ::dup2(out, STDERR_FILENO);
+  ::close(out);
+}
+
 // The rest of a forked process's life: `body`'s exit status, or 2 for a
 // usage error and 1 for any other failure, each named on one line. It ends
 // with its tuner, which is the only one it could report to.
@@ -152,12 +163,7 @@ size_t runWith(const mlc_plan &plan, const SweepSpec &spec, const Params &params
   for (int other : closeFds) ::close(other);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
-  int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (out >= 0) {
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(out, STDERR_FILENO);
-    ::close(out);
-  }
+  redirectOutput(log, O_APPEND);
   childProcess([&] {
     Manifest m;
     Options o = base;
@@ -469,35 +475,95 @@ private:
   struct sigaction oldInt_ {}, oldTerm_ {};
 };
 
-// One stage after the study (refit and test, or test of the best trial's
-// checkpoint) in a process of its own, so the tuner never trains itself.
-int runStage(const mlc_plan &plan, const Options &base, const SweepSpec &spec, const Trial &best, bool refit,
-             const Splits &data) {
+// A stage after the study in a process of its own, so the tuner never
+// trains itself: a run of `params` in `mode`. With `of` (a trial's number)
+// it works in that trial's files (its weights) instead of starting a run of
+// its own; with a `log` its output goes there; `outputs`: predict's raw
+// outputs. Returns its exit status (128 + the signal that ended it).
+int stageProcess(const mlc_plan &plan, const Options &base, const SweepSpec &spec, const Params &params, Mode mode,
+                 std::optional<int> of, const Splits &data, const fs::path &log = {}, const std::string &outputs = "") {
   std::cout.flush();
   std::cerr.flush();
   pid_t pid = ::fork();
   if (pid < 0) throw Error(fmt::format("fork: {}", std::strerror(errno)));
-  if (pid == 0)
+  if (pid == 0) {
+    if (!log.empty()) redirectOutput(log, O_TRUNC);
     childProcess([&] {
       Manifest m;
       Options o = base;
-      size_t variant = runWith(plan, spec, best.params, m, o);
-      o.mode = refit ? Mode::FitTest : Mode::Test;
+      size_t variant = runWith(plan, spec, params, m, o);
+      o.mode = mode;
+      o.outputs = outputs;
       TrialRun trial;
-      if (!refit) {
-        trial.number = best.number;
+      if (of) {
+        trial.number = *of;
         trial.study = spec.study;
-        trial.dir = trialDir(base, spec, best.number);
+        trial.dir = trialDir(base, spec, *of);
         o.trial = &trial;
       }
       for (const std::string &w : applyOverrides(m, o)) std::cerr << "warning: " << w << '\n';
       return runExperiment(plan.variants[variant], m, o, data);
     });
+  }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) throw Error(fmt::format("waitpid: {}", std::strerror(errno)));
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
+}
+
+// Refit the best configuration and test it, or test the best trial's own
+// checkpoint.
+int runStage(const mlc_plan &plan, const Options &base, const SweepSpec &spec, const Trial &best, bool refit,
+             const Splits &data) {
+  if (refit) return stageProcess(plan, base, spec, best.params, Mode::FitTest, std::nullopt, data);
+  return stageProcess(plan, base, spec, best.params, Mode::Test, best.number, data);
+}
+
+// The ensemble stage: each of the best `spec.ensemble` complete trials
+// predicts the test split with its final weights, in a process of its own
+// running its own variant (its output goes to its log beside the
+// ensemble's files); the tuner averages the outputs and scores them. Returns
+// the line to print and report ("trials 3, 7: test.loss=..."), and writes
+// <study>/ensemble/{metrics.json,predictions.csv}.
+std::string runEnsemble(const mlc_plan &plan, const Manifest &base, const Options &options, const SweepSpec &spec,
+                        const Study &s, const Splits &data) {
+  const Split *test = data.named("test");
+  if (!test) throw Error("the ensemble is tested on the test split, and the data set has none");
+  OutputKind kind = outputKind(base);
+  std::vector<const Trial *> members;
+  for (const Trial &t : s.trials)
+    if (t.state == TrialState::Complete && t.value && std::isfinite(*t.value)) members.push_back(&t);
+  std::stable_sort(members.begin(), members.end(),
+                   [&](const Trial *a, const Trial *b) { return s.rankKey(*a->value) < s.rankKey(*b->value); });
+  if (members.size() > size_t(spec.ensemble)) members.resize(size_t(spec.ensemble));
+  if (members.size() < size_t(spec.ensemble))
+    std::cerr << fmt::format("tune: ensemble: only {} trials completed, so it has {} members, not {}\n", members.size(),
+                             members.size(), spec.ensemble);
+  fs::path dir = studyDir(options, spec) / "ensemble";
+  fs::create_directories(dir);
+  std::vector<std::vector<float>> outputs;
+  std::string numbers;
+  for (const Trial *t : members) {
+    fs::path raw = dir / fmt::format("trial-{:04d}.f32", t->number), log = dir / fmt::format("trial-{:04d}.log", t->number);
+    if (stageProcess(plan, options, spec, t->params, Mode::Predict, t->number, data, log, raw.string()) != 0)
+      throw Error(fmt::format("the ensemble's member trial {} could not predict; its log {}:\n{}", t->number,
+                              log.string(), logTail(log)));
+    std::string bytes = readFile(raw);
+    std::vector<float> values(bytes.size() / sizeof(float));
+    std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+    outputs.push_back(std::move(values));
+    numbers += (numbers.empty() ? "" : ", ") + std::to_string(t->number);
+  }
+  std::vector<float> mean = averageOutputs(kind, outputs, base.data.classLabels ? base.classes : 0);
+  Metrics metrics = scoreOutputs(base, kind, mean, *test);
+  std::vector<int> numbersOf;
+  for (const Trial *t : members) numbersOf.push_back(t->number);
+  writeFileAtomically(dir / "metrics.json", ensembleJson(numbersOf, metrics));
+  const IoSpec *label = base.ioNamed("label");
+  int64_t width = int64_t(mean.size()) / std::max<int64_t>(1, test->size());
+  writeFileAtomically(dir / "predictions.csv", predictionsCsv(base, *test, mean, width, label ? label->perSampleElements() : 1));
+  return fmt::format("trials {}: {}", numbers, formatMetrics(metrics));
 }
 
 ReportInfo reportInfo(const Manifest &base, const SweepSpec &spec, const std::string &storage) {
@@ -511,9 +577,12 @@ ReportInfo reportInfo(const Manifest &base, const SweepSpec &spec, const std::st
   return info;
 }
 
-fs::path writeReport(const Manifest &base, const Options &options, const SweepSpec &spec, Storage &storage) {
+fs::path writeReport(const Manifest &base, const Options &options, const SweepSpec &spec, Storage &storage,
+                     const std::string &ensemble = "") {
   fs::path out = options.output.empty() ? studyDir(options, spec) / "report.html" : fs::path(options.output);
-  writeFileAtomically(out, renderReport(storage.snapshot(), reportInfo(base, spec, storage.describe())), false);
+  ReportInfo info = reportInfo(base, spec, storage.describe());
+  if (!ensemble.empty()) info.extra.emplace_back("ensemble", ensemble);
+  writeFileAtomically(out, renderReport(storage.snapshot(), info), false);
   return out;
 }
 
@@ -553,9 +622,20 @@ int runTune(const mlc_plan &plan, const Manifest &base, const Options &options, 
                            paramsLine(spec.space, best->params))
             << std::flush;
   int stage = runStage(plan, options, spec, *best, spec.refit, data);
+  std::string ensemble;
+  if (stage == 0 && spec.ensemble > 0) {
+    try {
+      ensemble = runEnsemble(plan, base, options, spec, s, data);
+      std::cerr << "tune: ensemble of " << ensemble << '\n' << std::flush;
+      std::cout << "ensemble: " << ensemble.substr(ensemble.find(": ") + 2) << '\n' << std::flush;
+    } catch (const Error &e) {
+      std::cerr << "error: " << printable(e.what()) << '\n' << std::flush;
+      stage = 1;
+    }
+  }
   // The report again, now that the stages have run (and `report` can be
   // asked for at any time).
-  writeReport(base, options, spec, tuner.storage());
+  writeReport(base, options, spec, tuner.storage(), ensemble);
   std::cerr << "tune: report: " << report.string() << '\n' << std::flush;
   return stage;
 }
@@ -618,7 +698,8 @@ std::string studyPlanText(const Manifest &base, const Options &options) {
     out += fmt::format("rungs: {} {}\n", list, spec.unit);
   }
   out += fmt::format("compiled variants: {}\n", spec.variants.size());
-  out += fmt::format("then: {}\n", spec.refit ? "refit the best configuration and test it" : "test the best trial");
+  out += fmt::format("then: {}{}\n", spec.refit ? "refit the best configuration and test it" : "test the best trial",
+                     spec.ensemble > 0 ? fmt::format("; test the ensemble of the best {} trials", spec.ensemble) : "");
   return out;
 }
 
