@@ -6,7 +6,7 @@
 #   bench/asha.sh EXE OUTDIR SEEDS PARALLEL THREADS
 #
 # For each seed s in 0..SEEDS-1 it runs `EXE tune sweep.seed=s
-# sweep.refit=false` once with `sweep.prune=none` and once with
+# sweep.refit=false sweep.ensemble=0` once with `sweep.prune=none` and once with
 # `sweep.prune=asha`, and prints per seed the study's wall time (the tune
 # command as a whole) and best validation loss, then the medians and
 #   asha: time_none=<s> time_asha=<s> speedup=<none/asha> best_none=<v> best_asha=<v> loss_gap=<%>
@@ -25,7 +25,7 @@ for ((s = 0; s < seeds; ++s)); do
   for prune in none asha; do
     root="$out/$prune-$s"
     start=$(date +%s.%N)
-    "$exe" tune --root "$root" --threads "$threads" "sweep.seed=$s" "sweep.parallel=$parallel" sweep.refit=false \
+    "$exe" tune --root "$root" --threads "$threads" "sweep.seed=$s" "sweep.parallel=$parallel" sweep.refit=false sweep.ensemble=0 \
       "sweep.prune=$prune" > "$root.out" 2> "$root.err"
     end=$(date +%s.%N)
     t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
