@@ -135,4 +135,16 @@ std::string ensembleJson(const std::vector<int> &members, const Metrics &metrics
   return j.dump(2) + "\n";
 }
 
+std::string ensembleLine(const std::string &json) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("members") || !j["members"].is_array()) return "";
+  std::string numbers;
+  for (const auto &n : j["members"])
+    if (n.is_number_integer()) numbers += (numbers.empty() ? "" : ", ") + std::to_string(n.get<int>());
+  Metrics metrics;
+  for (const auto &[key, value] : j.items())
+    if (key != "members" && value.is_number()) metrics.emplace_back(key, value.get<double>());
+  return fmt::format("trials {}: {}", numbers, formatMetrics(metrics));
+}
+
 }  // namespace mlcrt::tune

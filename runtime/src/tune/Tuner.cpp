@@ -563,7 +563,7 @@ std::string runEnsemble(const mlc_plan &plan, const Manifest &base, const Option
   const IoSpec *label = base.ioNamed("label");
   int64_t width = int64_t(mean.size()) / std::max<int64_t>(1, test->size());
   writeFileAtomically(dir / "predictions.csv", predictionsCsv(base, *test, mean, width, label ? label->perSampleElements() : 1));
-  return fmt::format("trials {}: {}", numbers, formatMetrics(metrics));
+  return ensembleLine(ensembleJson(numbersOf, metrics));
 }
 
 ReportInfo reportInfo(const Manifest &base, const SweepSpec &spec, const std::string &storage) {
@@ -682,7 +682,9 @@ int printStudy(const Manifest &base, const Options &options) {
 int writeStudyReport(const Manifest &base, const Options &options) {
   SweepSpec spec = loadSpec(base, options);
   std::unique_ptr<Storage> storage = openExisting(spec);
-  std::cout << writeReport(base, options, spec, *storage).string() << '\n' << std::flush;
+  // The last ensemble stage's result, as `tune` reported it.
+  std::string ensemble = ensembleLine(readFileIfExists(studyDir(options, spec) / "ensemble" / "metrics.json"));
+  std::cout << writeReport(base, options, spec, *storage, ensemble).string() << '\n' << std::flush;
   return 0;
 }
 

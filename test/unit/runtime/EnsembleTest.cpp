@@ -105,4 +105,11 @@ TEST(EnsembleTest, MembersOfDifferentSizesAreAnError) {
   EXPECT_THROW(averageOutputs(kindOf("mse"), {}, 0), Error);
 }
 
+TEST(EnsembleTest, ItsMetricsFileReadsBackAsItsLine) {
+  std::string json = ensembleJson({5, 8, 1}, {{"test.loss", 0.01847}, {"test.accuracy", 1.0}});
+  EXPECT_EQ(ensembleLine(json), "trials 5, 8, 1: test.loss=0.0185 test.accuracy=1.0000");
+  EXPECT_EQ(ensembleLine(""), "");
+  EXPECT_EQ(ensembleLine("[1, 2]"), "");
+}
+
 }  // namespace

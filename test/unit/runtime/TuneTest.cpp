@@ -33,6 +33,7 @@ json sweepJson() {
           {"retries", 1},
           {"storage", {{"kind", "sqlite"}, {"path", ""}}},
           {"refit", true},
+          {"ensemble", 2},
           {"variants",
            {{{"model.hidden", "128"}, {"model.depth", "1"}},
             {{"model.hidden", "64"}, {"model.depth", "1"}},
@@ -56,6 +57,7 @@ TEST(SweepSpec, ReadsTheTrialGraph) {
   EXPECT_TRUE(spec->search.multivariate);
   EXPECT_EQ(spec->prune.kind, "asha");
   EXPECT_EQ(spec->trials, 12);
+  EXPECT_EQ(spec->ensemble, 2);
   EXPECT_EQ(spec->variants.size(), 3u);
   EXPECT_FALSE(parseSweep("{\"abi\": 1}"));
 }
