@@ -705,7 +705,7 @@ std::string planText(const Manifest &m, const Options &options, int64_t trainSam
   out += fmt::format("flops per step: {:.4g} (batch {}{})\n", flopsPerStep, m.batch,
                      m.accumulate > 1 ? fmt::format(" x {} accumulated", m.accumulate) : "");
   if (trainSamples >= 0) {
-    int64_t steps = (trainSamples + m.batch * m.accumulate - 1) / (m.batch * m.accumulate);
+    int64_t steps = m.stepsPerEpoch(trainSamples);
     out += fmt::format("steps: {} per epoch, {} in {} epochs\n", steps, steps * m.epochs, m.epochs);
   }
   out += fmt::format("memory: {} bytes (state {}, scratch {}, io {})\n", m.stateBytes + scratch + ioBytes,

@@ -133,9 +133,8 @@ public:
     const Split *val = data.named("val");
     if (val) checkSplit(*val, "val");
 
-    const int64_t n = train.size(), accumulate = m_.accumulate, batchesPerEpoch = ceilDiv(n, m_.batch);
-    // ceil(ceil(n / batch) / accumulate) = ceil(n / (batch * accumulate)).
-    totalSteps_ = checkedMul(m_.epochs, ceilDiv(batchesPerEpoch, accumulate), "number of steps");
+    const int64_t n = train.size(), batchesPerEpoch = ceilDiv(n, m_.batch);
+    totalSteps_ = checkedMul(m_.epochs, m_.stepsPerEpoch(n), "number of steps");
     Metrics last;
     TrainPosition pos;
     status = "finished";
@@ -188,7 +187,7 @@ public:
         ++batchIndex;
         if (!plan_.apply_step) {
           ++step_;  // train_step updated the parameters itself
-        } else if (++pending == accumulate) {
+        } else if (++pending == m_.accumulate) {
           apply(lastSize);
           pending = 0;
         }
@@ -256,9 +255,8 @@ public:
     return result;
   }
 
-  std::string predictionsCsv(const Split &split, const std::vector<float> &outputs) const {
-    return mlcrt::predictionsCsv(m_, split, outputs, outputWidth_, labelWidth_);
-  }
+  int64_t outputWidth() const { return outputWidth_; }
+  int64_t labelWidth() const { return labelWidth_; }
 
 private:
   void findIo() {
@@ -561,12 +559,12 @@ int runExperiment(const mlc_variant &plan, const Manifest &manifest, const Optio
       if (options.input.empty()) {
         const Split &test = testSplit(data, options.mode);
         final = runner.evaluate(test, "test", &outputs);
-        csv = runner.predictionsCsv(test, outputs);
+        csv = predictionsCsv(manifest, test, outputs, runner.outputWidth(), runner.labelWidth());
         if (!options.outputs.empty())
           writeFileAtomically(options.outputs, {reinterpret_cast<const char *>(outputs.data()), outputs.size() * sizeof(float)});
       } else {
         runner.evaluate(input, "input", &outputs, false);
-        csv = runner.predictionsCsv(input, outputs);
+        csv = predictionsCsv(manifest, input, outputs, runner.outputWidth(), runner.labelWidth());
       }
       std::filesystem::path out = life.testDir() / "predictions.csv";
       writeFileAtomically(out, csv);

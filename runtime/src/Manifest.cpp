@@ -444,6 +444,11 @@ std::optional<IntervalSpec> parseInterval(const std::string &text) {
   return IntervalSpec{unit, v};
 }
 
+int64_t Manifest::stepsPerEpoch(int64_t trainSamples) const {
+  auto ceilDiv = [](int64_t a, int64_t b) { return a / b + (a % b != 0); };  // no overflow near INT64_MAX
+  return ceilDiv(ceilDiv(trainSamples, batch), accumulate);
+}
+
 int Manifest::hparamSlot(const std::string &key) const {
   for (const HParamSpec &h : hparams)
     if (h.key == key) return h.slot;

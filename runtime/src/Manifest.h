@@ -168,6 +168,9 @@ struct Manifest {
   const IoSpec *ioNamed(const std::string &name) const;
   const SchemaEntry *schemaEntry(const std::string &key) const;
   int hparamSlot(const std::string &key) const;  // -1 if absent
+  /// Optimizer updates in an epoch over `trainSamples`: ceil(ceil(n /
+  /// batch) / accumulate), the last batch and accumulation maybe partial.
+  int64_t stepsPerEpoch(int64_t trainSamples) const;
   const ConfigEntry *configEntry(const std::string &key) const;
   void setConfig(const std::string &key, const std::string &text);  // adds the key when absent
 };

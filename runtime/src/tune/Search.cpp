@@ -565,22 +565,20 @@ std::vector<const Trial *> ranked(const Study &study, int number) {
     return std::nullopt;
   };
 
-  size_t enough = study.space.dims.size() + 3;
-  size_t complete = size_t(std::count_if(done.begin(), done.end(), [](const Trial *t) { return t->state == TrialState::Complete; }));
+  // A complete trial reached every budget, a pruned one its last report's:
+  // the largest budget `enough` trials reached is the last budget of the
+  // (enough - complete)-th furthest pruned trial.
+  size_t enough = study.space.dims.size() + 3, complete = 0;
+  std::vector<int64_t> prunedAt;
+  for (const Trial *t : done) {
+    if (t->state == TrialState::Complete) ++complete;
+    else prunedAt.push_back(lastBudget(*t));
+  }
   std::optional<int64_t> common;  // nullopt: compare at completion
-  if (complete < enough) {
-    std::vector<int64_t> budgets;
-    for (const Trial *t : done)
-      for (const auto &[b, v] : t->intermediate) budgets.push_back(b);
-    std::sort(budgets.begin(), budgets.end(), std::greater<>());
-    budgets.erase(std::unique(budgets.begin(), budgets.end()), budgets.end());
-    for (int64_t b : budgets) {
-      size_t reached = size_t(std::count_if(done.begin(), done.end(), [&](const Trial *t) { return valueAt(*t, b).has_value(); }));
-      if (reached >= enough) {
-        common = b;
-        break;
-      }
-    }
+  if (complete < enough && prunedAt.size() >= enough - complete) {
+    auto kth = prunedAt.begin() + long(enough - complete - 1);
+    std::nth_element(prunedAt.begin(), kth, prunedAt.end(), std::greater<>());
+    if (*kth >= 0) common = *kth;
   }
 
   struct Entry {

@@ -38,7 +38,8 @@ public:
 
   Result exec(const std::string &sql, const std::vector<Value> &args) override;
   void begin(bool write) override { exec(write ? "BEGIN IMMEDIATE" : "BEGIN", {}); }
-  void createSchema(int version) override;
+  // A rowid: "INTEGER PRIMARY KEY" exactly, no other spelling.
+  const char *generatedKey() const override { return "INTEGER PRIMARY KEY"; }
   const char *forUpdate() const override { return ""; }  // BEGIN IMMEDIATE already locked the file
   std::string describe() const override { return "sqlite:" + path_; }
 
@@ -143,48 +144,6 @@ Result SqliteConnection::exec(const std::string &sql, const std::vector<Value> &
   }
   result.changed = sqlite3_changes64(db_);
   return result;
-}
-
-// Non-finite objective values are stored as text ('NaN', 'Infinity'),
-// since SQLite would store NaN as NULL; a REAL column keeps such text as is.
-void SqliteConnection::createSchema(int version) {
-  exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", {});
-  exec(R"(CREATE TABLE IF NOT EXISTS studies (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    objective TEXT NOT NULL,
-    direction TEXT NOT NULL,
-    space_json TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    created REAL NOT NULL))",
-       {});
-  exec(R"(CREATE TABLE IF NOT EXISTS trials (
-    study_id INTEGER NOT NULL REFERENCES studies (id),
-    number INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    params_json TEXT,
-    value REAL,
-    budget INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    error TEXT NOT NULL DEFAULT '',
-    log TEXT NOT NULL DEFAULT '',
-    run TEXT NOT NULL DEFAULT '',
-    worker TEXT NOT NULL DEFAULT '',
-    started REAL NOT NULL DEFAULT 0,
-    finished REAL NOT NULL DEFAULT 0,
-    heartbeat REAL NOT NULL DEFAULT 0,
-    PRIMARY KEY (study_id, number)))",
-       {});
-  exec(R"(CREATE TABLE IF NOT EXISTS intermediate (
-    study_id INTEGER NOT NULL,
-    number INTEGER NOT NULL,
-    budget INTEGER NOT NULL,
-    value REAL,
-    PRIMARY KEY (study_id, number, budget),
-    FOREIGN KEY (study_id, number) REFERENCES trials (study_id, number)))",
-       {});
-  exec("INSERT INTO schema_version (version) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM schema_version)",
-       {int64_t(version)});
 }
 
 }  // namespace

@@ -282,9 +282,48 @@ private:
   Space space_;
 };
 
+// Types both databases read alike: BIGINT and DOUBLE PRECISION are SQLite's
+// INTEGER and REAL affinities, and PostgreSQL's REAL would be 4 bytes.
+// SQLite keeps a non-finite objective value as text ('NaN', 'Infinity') in
+// a REAL column, since it would store NaN as NULL.
 void SqlStorage::createSchema() {
   Transaction t(*db_, true);
-  db_->createSchema(kSchemaVersion);
+  db_->lockSchema();
+  db_->exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  db_->exec(fmt::format(R"(CREATE TABLE IF NOT EXISTS studies (
+    id {},
+    name TEXT NOT NULL UNIQUE,
+    objective TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    space_json TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    created DOUBLE PRECISION NOT NULL))",
+                        db_->generatedKey()));
+  db_->exec(R"(CREATE TABLE IF NOT EXISTS trials (
+    study_id BIGINT NOT NULL REFERENCES studies (id),
+    number INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    params_json TEXT,
+    value DOUBLE PRECISION,
+    budget BIGINT NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT '',
+    log TEXT NOT NULL DEFAULT '',
+    run TEXT NOT NULL DEFAULT '',
+    worker TEXT NOT NULL DEFAULT '',
+    started DOUBLE PRECISION NOT NULL DEFAULT 0,
+    finished DOUBLE PRECISION NOT NULL DEFAULT 0,
+    heartbeat DOUBLE PRECISION NOT NULL DEFAULT 0,
+    PRIMARY KEY (study_id, number)))");
+  db_->exec(R"(CREATE TABLE IF NOT EXISTS intermediate (
+    study_id BIGINT NOT NULL,
+    number INTEGER NOT NULL,
+    budget BIGINT NOT NULL,
+    value DOUBLE PRECISION,
+    PRIMARY KEY (study_id, number, budget),
+    FOREIGN KEY (study_id, number) REFERENCES trials (study_id, number)))");
+  db_->exec("INSERT INTO schema_version (version) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM schema_version)",
+            {int64_t(kSchemaVersion)});
   auto version = db_->exec("SELECT MAX(version) FROM schema_version");
   int64_t v = version.rows.empty() ? 0 : integer(version.rows[0][0]);
   if (v > kSchemaVersion)

@@ -85,9 +85,8 @@ public:
 /// Without `create`, a SQLite file that does not exist is an Error.
 std::unique_ptr<Storage> openStorage(const std::string &url, bool create = true);
 
-/// For the backends only: Storage.cpp writes the study's queries once, and a
-/// connection runs them on SQLite or PostgreSQL (each creates its own
-/// tables, whose column types differ).
+/// For the backends only: Storage.cpp writes the study's tables and queries
+/// once, and a connection runs them on SQLite or PostgreSQL.
 namespace sql {
 
 using Value = std::variant<std::monostate, int64_t, double, std::string>;  // monostate: NULL
@@ -105,9 +104,11 @@ public:
   /// BEGIN; a write transaction waits for the other writers of the database
   /// where the database locks whole files (a server locks rows: forUpdate).
   virtual void begin(bool write) = 0;
-  /// Inside a write transaction: the tables where missing, and the schema
-  /// version row where the database is new.
-  virtual void createSchema(int version) = 0;
+  /// The column type of an integer primary key the database numbers itself.
+  virtual const char *generatedKey() const = 0;
+  /// Inside a write transaction, before the tables are created: serialises
+  /// creating them where CREATE TABLE IF NOT EXISTS alone does not.
+  virtual void lockSchema() {}
   /// The suffix of a SELECT that locks its rows until the transaction ends.
   virtual const char *forUpdate() const = 0;
   virtual std::string describe() const = 0;

@@ -235,10 +235,7 @@ private:
 
   void say(const std::string &line) const { std::cerr << "tune: " << line << '\n' << std::flush; }
 
-  int64_t stepsPerEpoch() const {
-    int64_t batches = (int64_t(data_.train.size()) + base_.batch - 1) / base_.batch;
-    return std::max<int64_t>(1, (batches + base_.accumulate - 1) / base_.accumulate);
-  }
+  int64_t stepsPerEpoch() const { return std::max<int64_t>(1, base_.stepsPerEpoch(data_.train.size())); }
 
   // While the schedule warms up, a trial has not yet trained at its own
   // learning rate, and its loss mostly says how far the ramp has got: a
