@@ -2,6 +2,7 @@
 
 #include "codegen/Codegen.h"
 #include "diagnostics/Diagnostics.h"
+#include "driver/FormatCommand.h"
 #include "driver/Lower.h"
 #include "graph/GraphDump.h"
 #include "loops/LoopsDump.h"
@@ -259,6 +260,12 @@ int run(int argc, char **argv) {
   compile->add_option("file", opts.files, "The experiment file")->required()->expected(1);
   compile->add_option("-o,--output", opts.output, "The executable to write (default: the file's name without .mlp)");
   compile->add_flag("--timings", opts.timings, "Print how long compiling took");
+  auto *fmt = app.add_subcommand("fmt", "Lay files out in the canonical style (in place; `-` reads stdin)");
+  bool fmtCheck = false, fmtStdout = false;
+  fmt->fallthrough();
+  fmt->add_flag("--check", fmtCheck, "Change nothing; report each file that is not formatted (exit 1)");
+  fmt->add_flag("--stdout", fmtStdout, "Print the formatted text instead of rewriting the files");
+  fmt->add_option("files", opts.files, "Files to format")->required();
   // Listed for --help; `run` lines are split off before parsing (below).
   app.add_subcommand("run", "Compile an experiment in memory (ORC JIT) and run it: mlc run FILE [ARGS...]");
   app.add_option("files", opts.files, "Files to compile (with --emit)");
@@ -300,6 +307,19 @@ int run(int argc, char **argv) {
   if (opts.files.empty()) {
     std::cerr << "mlc: error: no input files (see `mlc --help`)\n";
     return 2;
+  }
+  if (fmt->parsed()) {
+    if (fmtCheck && fmtStdout) {
+      std::cerr << "mlc: error: `mlc fmt` takes --check or --stdout, not both\n";
+      return 2;
+    }
+    SourceManager sources;
+    Diagnostics diags(sources);
+    diags.setErrorLimit(opts.errorLimit);
+    int rc = runFormat(opts.files, fmtCheck ? FormatMode::Check : fmtStdout ? FormatMode::Stdout : FormatMode::Rewrite,
+                       sources, diags);
+    renderDiagnostics(diags, opts);
+    return rc;
   }
   Emit emit = opts.emit == "ast"     ? Emit::Ast
               : opts.emit == "sema"  ? Emit::Sema
