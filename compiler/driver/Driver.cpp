@@ -4,6 +4,7 @@
 #include "diagnostics/Diagnostics.h"
 #include "driver/FormatCommand.h"
 #include "driver/Lower.h"
+#include "lsp/Server.h"
 #include "graph/GraphDump.h"
 #include "loops/LoopsDump.h"
 #include "parse/AstDump.h"
@@ -266,6 +267,8 @@ int run(int argc, char **argv) {
   fmt->add_flag("--check", fmtCheck, "Change nothing; report each file that is not formatted (exit 1)");
   fmt->add_flag("--stdout", fmtStdout, "Print the formatted text instead of rewriting the files");
   fmt->add_option("files", opts.files, "Files to format")->required();
+  auto *lsp = app.add_subcommand("lsp", "Serve the Language Server Protocol on stdin and stdout (for editors)");
+  lsp->fallthrough();
   // Listed for --help; `run` lines are split off before parsing (below).
   app.add_subcommand("run", "Compile an experiment in memory (ORC JIT) and run it: mlc run FILE [ARGS...]");
   app.add_option("files", opts.files, "Files to compile (with --emit)");
@@ -304,6 +307,7 @@ int run(int argc, char **argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  if (lsp->parsed()) return lsp::serve(std::cin, std::cout, opts.stdlibDir);
   if (opts.files.empty()) {
     std::cerr << "mlc: error: no input files (see `mlc --help`)\n";
     return 2;

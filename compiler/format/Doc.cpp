@@ -194,7 +194,7 @@ private:
         if (!flat) return true;
         break;
       case Doc::HardLine: return !flat;
-      case Doc::OwnLine: return false;
+      case Doc::OwnLine: return !flat;  // it starts a new line
       case Doc::IfBreak: work.push_back({doc->parts[flat ? 1 : 0].get(), flat}); break;
       case Doc::LineSuffix: case Doc::BreakParent: break;
       case Doc::Concat: case Doc::Nest: case Doc::Group:

@@ -22,6 +22,34 @@ Value number(double v) {
   return out;
 }
 
+Value defaultSplit() {
+  Value v;
+  v.kind = Value::Record;
+  v.fields = {{"train", number(0.8)}, {"val", number(0.1)}, {"test", number(0.1)}};
+  return v;
+}
+
+}  // namespace
+
+std::vector<FieldSpec> datasetSchema(const std::string &kind) {
+  Type selector = Type::decl("selector");
+  Interval atLeastTwo{2.0, std::nullopt, true, true, std::nullopt};
+  return {
+      {"features", selector, kind == "csv", {}, nullptr, {}, "the columns that are the model's input: `columns(0..64)`"},
+      {"label", selector, kind == "csv", {}, nullptr, {}, "the column that is the label: `column(64)`"},
+      {"classes", Type::of(Type::Int), kind == "idx", atLeastTwo,
+       kind == "text" ? std::function<std::optional<Value>()>([] { Value v; v.kind = Value::Int; v.i = 256; return std::optional<Value>(v); }) : nullptr, {}, "how many classes the label takes (classification)"},
+      {"shape", Type::listOf(Type::of(Type::Int)), kind == "idx", {}, nullptr, {}, "the shape of one example, e.g. `[1, 28, 28]`"},
+      {"split", Type::of(Type::Any), false, {}, [] { return std::optional<Value>(defaultSplit()); }, {}, "fractions of the data per split: `{ train: 0.8, val: 0.1, test: 0.1 }`"},
+      {"seed", Type::of(Type::Int), false, {}, [] { Value v; v.kind = Value::Int; return std::optional<Value>(v); }, {}, "seeds the split and the shuffling"},
+      {"shuffle", Type::of(Type::Bool), false, {}, [] { Value v; v.kind = Value::Bool; v.b = true; return std::optional<Value>(v); }, {}, "shuffle the training split every epoch"},
+      {"normalize", Type::enumOf({"none", "standard", "minmax"}), false, {},
+       [] { Value v; v.kind = Value::Enum; v.s = "none"; return std::optional<Value>(v); }, {}, "scale features: none, standard (zero mean, unit variance) or minmax (to [0, 1])"},
+  };
+}
+
+namespace {
+
 class DatasetChecker {
 public:
   DatasetChecker(Program &p, const Decl &d) : p_(p), d_(d), eval_(p, d.file) {}
@@ -41,20 +69,7 @@ public:
       return std::nullopt;
     }
 
-    Type selector = Type::decl("selector");
-    Interval atLeastTwo{2.0, std::nullopt, true, true, std::nullopt};
-    std::vector<FieldSpec> specs = {
-        {"features", selector, kind == "csv", {}, nullptr, {}},
-        {"label", selector, kind == "csv", {}, nullptr, {}},
-        {"classes", Type::of(Type::Int), kind == "idx", atLeastTwo,
-         kind == "text" ? std::function<std::optional<Value>()>([] { Value v; v.kind = Value::Int; v.i = 256; return std::optional<Value>(v); }) : nullptr, {}},
-        {"shape", Type::listOf(Type::of(Type::Int)), kind == "idx", {}, nullptr, {}},
-        {"split", Type::of(Type::Any), false, {}, [] { return std::optional<Value>(defaultSplit()); }, {}},
-        {"seed", Type::of(Type::Int), false, {}, [] { Value v; v.kind = Value::Int; return std::optional<Value>(v); }, {}},
-        {"shuffle", Type::of(Type::Bool), false, {}, [] { Value v; v.kind = Value::Bool; v.b = true; return std::optional<Value>(v); }, {}},
-        {"normalize", Type::enumOf({"none", "standard", "minmax"}), false, {},
-         [] { Value v; v.kind = Value::Enum; v.s = "none"; return std::optional<Value>(v); }, {}},
-    };
+    std::vector<FieldSpec> specs = datasetSchema(kind);
     bool ok = true;
     info.fields = checkFields(eval_, ast.fields, specs, "dataset `" + d_.name + "`", d_.loc, scope, ok);
     for (const char *field : {"features", "label"}) {
@@ -99,12 +114,7 @@ public:
   }
 
 private:
-  static Value defaultSplit() {
-    Value v;
-    v.kind = Value::Record;
-    v.fields = {{"train", number(0.8)}, {"val", number(0.1)}, {"test", number(0.1)}};
-    return v;
-  }
+
 
   // Data paths are relative to the .mlp file that names them.
   std::string resolve(const std::string &path) const {

@@ -18,6 +18,9 @@ struct DatasetInfo {
   bool hasSplit(const std::string &s) const;
 };
 
+/// The fields a dataset with source `kind` (csv, idx, text) may set.
+std::vector<FieldSpec> datasetSchema(const std::string &kind);
+
 /// Checks once per dataset; later calls return the first result.
 std::optional<DatasetInfo> checkDataset(Program &program, const Decl &dataset);
 

@@ -1,5 +1,7 @@
 #include "sema/ExperimentCheck.h"
 
+#include "sema/ExperimentSchema.h"
+
 #include <functional>
 
 #include "sema/StrategyCheck.h"
@@ -10,42 +12,6 @@ namespace mlc::sema {
 
 namespace {
 
-Value intValue(int64_t n) {
-  Value v;
-  v.kind = Value::Int;
-  v.i = n;
-  return v;
-}
-Value floatValue(double x) {
-  Value v;
-  v.kind = Value::Float;
-  v.f = x;
-  return v;
-}
-Value enumValue(std::string s) {
-  Value v;
-  v.kind = Value::Enum;
-  v.s = std::move(s);
-  return v;
-}
-Value boolValue(bool b) {
-  Value v;
-  v.kind = Value::Bool;
-  v.b = b;
-  return v;
-}
-Value stringValue(std::string s) {
-  Value v;
-  v.kind = Value::String;
-  v.s = std::move(s);
-  return v;
-}
-std::function<std::optional<Value>()> constant(Value v) {
-  return [v] { return std::optional<Value>(v); };
-}
-Interval positive() { return {0.0, std::nullopt, false, true, std::nullopt}; }
-Interval nonNegative() { return {0.0, std::nullopt, true, true, std::nullopt}; }
-
 class ExperimentChecker {
 public:
   ExperimentChecker(Program &p, const Decl &d) : p_(p), d_(d), eval_(p, d.file) {}
@@ -55,7 +21,7 @@ public:
     exp.decl = &d_;
     Scope scope;
     bool ok = true;
-    exp.fields = checkFields(eval_, d_.experiment->fields, schema(), "experiment `" + d_.name + "`", d_.loc, scope, ok);
+    exp.fields = checkFields(eval_, d_.experiment->fields, experimentSchema(eval_), "experiment `" + d_.name + "`", d_.loc, scope, ok);
     // Even when some section is wrong, the data, model and loss are still
     // cross-checked so that one run reports as much as it can.
     bool fieldsOk = ok;
@@ -98,89 +64,6 @@ private:
       return false;
     }
     return true;
-  }
-
-  std::vector<FieldSpec> schema() {
-    Type metric = Type::of(Type::MetricName);
-    Type mode = Type::enumOf({"min", "max"});
-    std::vector<FieldSpec> trainer = {
-        {"epochs", Type::of(Type::Int), true, positive(), nullptr, {}},
-        {"batch", Type::of(Type::Int), true, positive(), nullptr, {}},
-        {"precision", Type::enumOf({"f32", "bf16", "f16"}), false, {}, constant(enumValue("f32")), {}},
-        {"seed", Type::of(Type::Int), false, {}, constant(intValue(0)), {}},
-        {"grad_clip", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}},
-        {"accumulate", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
-        {"val_every", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
-        // Memory per rank a run may use, in GiB; 0: the compiling machine's.
-        {"memory_gb", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}},
-    };
-    std::vector<FieldSpec> earlyStop = {
-        {"monitor", metric, true, {}, nullptr, {}},
-        {"mode", mode, false, {}, nullptr, {}},
-        {"patience", Type::of(Type::Int), false, positive(), constant(intValue(5)), {}},
-        {"min_delta", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}},
-        {"stop_below", Type::of(Type::Float), false, {}, nullptr, {}},
-        {"stop_above", Type::of(Type::Float), false, {}, nullptr, {}},
-        {"divergence", Type::of(Type::Float), false, {}, nullptr, {}},
-        {"check_finite", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}},
-    };
-    std::vector<FieldSpec> checkpoint = {
-        {"monitor", metric, false, {}, nullptr, {}},
-        {"mode", mode, false, {}, nullptr, {}},
-        {"top_k", Type::of(Type::Int), false, nonNegative(), constant(intValue(1)), {}},
-        {"every", Type::decl("interval"), false, {}, callDefault(eval_, "epoch"), {}},
-        {"save_last", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}},
-        {"resume", Type::enumOf({"auto", "never", "must"}), false, {}, constant(enumValue("auto")), {}},
-        {"dir", Type::of(Type::Template), false, {}, constant(stringValue("{model}/{data}/{model.int_params}-bs{batch}")), {}},
-    };
-    std::vector<FieldSpec> track = {
-        {"project", Type::of(Type::Template), false, {}, constant(stringValue("{model}-{data}")), {}},
-        {"run", Type::of(Type::Template), false, {}, constant(stringValue("{model.int_params}-bs{batch}-lr{lr}")), {}},
-        {"sinks", Type::listOf(Type::decl("sink")), false, {}, [this]() -> std::optional<Value> {
-           auto c = callDefault(eval_, "console")();
-           if (!c) return std::nullopt;
-           Value list;
-           list.kind = Value::List;
-           list.items.push_back(*c);
-           return list;
-         }, {}},
-        {"notify", Type::of(Type::Notification), false, {}, nullptr, {}},
-        {"dir", Type::of(Type::String), false, {}, constant(stringValue("runs")), {}},
-    };
-    std::vector<FieldSpec> sweep = {
-        {"search", Type::decl("search"), false, {}, callDefault(eval_, "random"), {}},
-        {"trials", Type::of(Type::Int), false, positive(), constant(intValue(20)), {}},
-        {"parallel", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}},
-        {"prune", Type::decl("pruner"), false, {}, callDefault(eval_, "none"), {}},
-        {"objective", Type::of(Type::Objective), true, {}, nullptr, {}},
-        {"retries", Type::of(Type::Int), false, nonNegative(), constant(intValue(1)), {}},
-        {"storage", Type::decl("storage"), false, {}, callDefault(eval_, "sqlite"), {}},
-        {"study", Type::of(Type::Template), false, {}, constant(stringValue("{experiment}")), {}},
-        {"refit", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}},
-        {"ensemble", Type::of(Type::Int), false, nonNegative(), constant(intValue(0)), {}},
-    };
-    FieldSpec loss{"loss", Type::decl("loss"), true, {}, nullptr, {}};
-    loss.deferred = true;
-    FieldSpec trackSpec{"track", Type::of(Type::Any), false, {}, nullptr, track};
-    trackSpec.defaultBlock = true;
-    // Every run checkpoints (and so can resume) unless told otherwise: an
-    // absent block is the default one, resolved here like any other.
-    FieldSpec checkpointSpec{"checkpoint", Type::of(Type::Any), false, {}, nullptr, checkpoint};
-    checkpointSpec.defaultBlock = true;
-    return {
-        {"data", Type::decl("dataset"), true, {}, nullptr, {}},
-        {"model", Type::decl("model"), true, {}, nullptr, {}},
-        loss,
-        {"metrics", Type::listOf(Type::decl("metric")), false, {}, constant([] { Value v; v.kind = Value::List; return v; }()), {}},
-        {"optimizer", Type::decl("optimizer"), true, {}, nullptr, {}},
-        {"schedule", Type::decl("schedule"), false, {}, callDefault(eval_, "constant"), {}},
-        {"strategy", Type::decl("strategy"), false, {}, callDefault(eval_, "single"), {}},
-        {"trainer", Type::of(Type::Any), true, {}, nullptr, trainer},
-        {"early_stop", Type::of(Type::Any), false, {}, nullptr, earlyStop},
-        checkpointSpec,
-        trackSpec,
-        {"sweep", Type::of(Type::Any), false, {}, nullptr, sweep},
-    };
   }
 
   // Sections must name what the runtime implements: the standard library's
@@ -335,7 +218,10 @@ private:
       const Value *monitor = &monitorValue;
       std::string goal = goalOf(exp, monitor->s);
       if (find("mode") == fields.end()) {
-        fields.insert(fields.begin() + 1, NamedValue("mode", enumValue(goal)));
+        Value modeValue;
+        modeValue.kind = Value::Enum;
+        modeValue.s = goal;
+        fields.insert(fields.begin() + 1, NamedValue("mode", modeValue));
         continue;
       }
       const Value *mode = &find("mode")->second;

@@ -16,6 +16,7 @@ struct FieldSpec {
   /// Builds the default when the field is absent (null: no default).
   std::function<std::optional<Value>()> makeDefault;
   std::vector<FieldSpec> block;  // non-empty: written `name { ... }`
+  std::string doc;               // one line for hover and the reference
   bool deferred = false;         // evaluated later by the caller (needs a richer scope)
   bool defaultBlock = false;     // an absent block is filled with its defaults
   bool isBlock() const { return !block.empty(); }

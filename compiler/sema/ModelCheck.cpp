@@ -229,6 +229,7 @@ private:
     v.tensor = std::make_shared<TensorType>(actual);
     v.node = index < binding.nodes.size() ? binding.nodes[index] : shared_.nextNode++;
     inst.inputNodes.push_back(v.node);
+    inst.namedTensors.emplace_back(s.name.loc, actual);
     scope.values[s.name.text] = v;
   }
 
@@ -261,6 +262,7 @@ private:
         inst.outputs.emplace_back(s.name.text, *v->tensor);
         inst.outputNodes.push_back(v->node);
       }
+      if (v->kind == Value::Tensor) inst.namedTensors.emplace_back(s.name.loc, *v->tensor);
       scope.values[s.name.text] = std::move(*v);
       return true;
     }

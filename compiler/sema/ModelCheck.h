@@ -27,6 +27,9 @@ struct ModelInstance {
   std::vector<std::pair<std::string, TensorType>> inputs, outputs;
   std::vector<int64_t> inputNodes, outputNodes;  // value ids, by position
   std::vector<OpRecord> ops;
+  /// Each name the body binds to a tensor (`input`, `let`, `output`; every
+  /// pass of a `repeat`), at the name's place: the language server's hover.
+  std::vector<std::pair<Loc, TensorType>> namedTensors;
   size_t layerCount() const;  // ops that are layers (not elementwise arithmetic)
 };
 
