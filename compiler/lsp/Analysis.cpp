@@ -166,6 +166,15 @@ size_t utf16Units(std::string_view s) {
   return n;
 }
 
+// Where a parameter's text ends: after its default, constraint or type.
+uint32_t paramEnd(const ast::Param &a) {
+  uint32_t end = std::max(a.name.loc.end, a.type.loc.end);
+  for (const ast::TypeExpr &t : a.alternatives) end = std::max(end, t.loc.end);
+  if (a.constraint) end = std::max(end, a.constraint->loc.end);
+  if (a.defaultValue) end = std::max(end, a.defaultValue->loc.end);
+  return end;
+}
+
 const sema::FieldSpec *findSpec(const std::vector<sema::FieldSpec> &specs, const std::vector<std::string> &path) {
   const std::vector<sema::FieldSpec> *level = &specs;
   const sema::FieldSpec *found = nullptr;
@@ -264,7 +273,7 @@ std::string Analysis::describe(const Hit &hit) const {
       signature = std::string(sources_.slice(whole));
     } else if (d.model) {
       uint32_t end = d.model->name.loc.end;
-      for (const ast::Param &p : d.model->params) end = std::max(end, p.name.loc.end);
+      for (const ast::Param &p : d.model->params) end = std::max(end, paramEnd(p));
       size_t close = text.find(')', end);
       bool hasParams = !d.model->params.empty() || text.substr(d.model->name.loc.end, 1) == "(";
       end = hasParams && close != std::string_view::npos ? uint32_t(close + 1) : d.model->name.loc.end;
@@ -282,11 +291,7 @@ std::string Analysis::describe(const Hit &hit) const {
     const sema::Param *p = hit.decl->param(hit.name);
     if (!p || !p->ast) return "";
     const ast::Param &a = *p->ast;
-    uint32_t end = a.type.loc.end;
-    for (const ast::TypeExpr &t : a.alternatives) end = std::max(end, t.loc.end);
-    if (a.constraint) end = std::max(end, a.constraint->loc.end);
-    if (a.defaultValue) end = std::max(end, a.defaultValue->loc.end);
-    code(std::string(sources_.text(hit.decl->file).substr(a.name.loc.begin, end - a.name.loc.begin)));
+    code(std::string(sources_.text(hit.decl->file).substr(a.name.loc.begin, paramEnd(a) - a.name.loc.begin)));
     out += "\nparameter of " + hit.decl->kindName() + " `" + hit.decl->name + "`";
     return out;
   }

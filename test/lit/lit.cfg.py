@@ -19,6 +19,8 @@ source_root = os.path.dirname(os.path.dirname(config.test_source_root))
 config.substitutions.append(("%mlc", os.path.join(tool_dir, "mlc")))
 config.substitutions.append(("%stdlib", os.path.join(source_root, "stdlib")))
 config.substitutions.append(("%examples", os.path.join(source_root, "examples")))
+config.substitutions.append(("%docs", os.path.join(source_root, "docs")))
+config.substitutions.append(("%root", source_root))
 config.environment["PATH"] = os.pathsep.join(
     [tool_dir, llvm_bin, config.environment.get("PATH", "")])
 # Diagnostics must not depend on the terminal the tests run in.
