@@ -83,6 +83,20 @@ def is_word(token):
 ANTLR_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "'": "'", "\\": "\\"}
 
 
+def read_quoted(text, start, quote, escapes):
+    """The value of the quoted literal whose opening quote is at `start`,
+    with `escapes` decoded, and the index just past its closing quote."""
+    j, value, n = start + 1, [], len(text)
+    while j < n and text[j] != quote:
+        if text[j] == "\\" and j + 1 < n:
+            value.append(escapes.get(text[j + 1], text[j + 1]))
+            j += 2
+        else:
+            value.append(text[j])
+            j += 1
+    return "".join(value), j + 1
+
+
 def g4_rules(text):
     """Yields (rule name, whether the rule is a single literal, [literals])
     for each rule of an ANTLR grammar.
@@ -101,17 +115,9 @@ def g4_rules(text):
             j = text.find("*/", i + 2)
             i = n if j < 0 else j + 2
         elif c == "'":
-            j, value = i + 1, []
-            while j < n and text[j] != "'":
-                if text[j] == "\\" and j + 1 < n:
-                    value.append(ANTLR_ESCAPES.get(text[j + 1], text[j + 1]))
-                    j += 2
-                else:
-                    value.append(text[j])
-                    j += 1
+            value, i = read_quoted(text, i, "'", ANTLR_ESCAPES)
             out.append(f"\0{len(literals)}\0")
-            literals.append("".join(value))
-            i = j + 1
+            literals.append(value)
         elif c == "[":
             j = i + 1
             while j < n and text[j] != "]":
@@ -499,16 +505,9 @@ def js_string_literals(text):
             j = text.find("*/", i + 2)
             i = n if j < 0 else j + 2
         elif c in "'\"`":
-            j, value = i + 1, []
-            while j < n and text[j] != c:
-                if text[j] == "\\" and j + 1 < n:
-                    value.append(JS_ESCAPES.get(text[j + 1], text[j + 1]))
-                    j += 2
-                else:
-                    value.append(text[j])
-                    j += 1
-            out.append("".join(value))
-            i, prev = j + 1, "a"
+            value, i = read_quoted(text, i, c, JS_ESCAPES)
+            out.append(value)
+            prev = "a"
         elif c == "/" and (prev == "" or prev in "(,=:[!&|?{};+-*%<>~^"):
             # A regex literal: up to the next / that is neither escaped nor
             # inside a [class].
@@ -541,16 +540,8 @@ def scm_captured_strings(text):
             i = text.find("\n", i)
             i = n if i < 0 else i
         elif c == '"':
-            j, value = i + 1, []
-            while j < n and text[j] != '"':
-                if text[j] == "\\" and j + 1 < n:
-                    value.append(JS_ESCAPES.get(text[j + 1], text[j + 1]))
-                    j += 2
-                else:
-                    value.append(text[j])
-                    j += 1
-            tokens.append(("str", "".join(value)))
-            i = j + 1
+            value, i = read_quoted(text, i, '"', JS_ESCAPES)
+            tokens.append(("str", value))
         elif c == "@":
             m = re.match(r"@([\w.-]+)", text[i:])
             tokens.append(("cap", m.group(1) if m else ""))

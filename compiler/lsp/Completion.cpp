@@ -132,9 +132,9 @@ public:
       if (const sema::Decl *d = lookup(top.callee))
         for (const sema::Param &p : d->params) add(p.name, kProperty, sema::toString(p.type), "parameter of `" + d->name + "`");
       if (inModel) layers();
-      else valueFor(block, frames);
+      else valueFor(block);
     } else if (top.open == '[') {
-      valueFor(block, frames);
+      valueFor(block);
     } else if (top.label == "model") {
       bool afterEquals = std::find(top.stmt.begin(), top.stmt.end(), "=") != top.stmt.end();
       if (!afterEquals && top.stmt.empty())
@@ -143,7 +143,7 @@ public:
     } else if (top.stmt.empty()) {
       fieldNames(top.label);
     } else {
-      valueFor(&top, frames);
+      valueFor(&top);
     }
     nlohmann::json out = nlohmann::json::array();
     for (auto &item : items_)
@@ -200,7 +200,7 @@ private:
   }
 
   // Values for the field the statement in `block` assigns (`monitor = `).
-  void valueFor(const Frame *block, const std::vector<Frame> &) {
+  void valueFor(const Frame *block) {
     if (!block || block->stmt.size() < 2 || block->stmt[1] != "=") return;
     std::vector<sema::FieldSpec> specs = specsOf(block->label);
     auto it = std::find_if(specs.begin(), specs.end(), [&](const sema::FieldSpec &s) { return s.name == block->stmt[0]; });

@@ -22,7 +22,6 @@ constexpr int kInvalidParams = -32602;
 constexpr int kServerNotInitialized = -32002;
 
 struct Document {
-  std::string text;
   std::shared_ptr<Analysis> now;
   std::shared_ptr<Analysis> checked;  // the latest without errors
 };
@@ -113,8 +112,7 @@ private:
 
   void update(const std::string &uri, std::string text) {
     Document &doc = docs_[uri];
-    doc.text = std::move(text);
-    doc.now = std::make_shared<Analysis>(pathOf(uri), doc.text, stdlib_);
+    doc.now = std::make_shared<Analysis>(pathOf(uri), std::move(text), stdlib_);
     if (doc.now->ok()) doc.checked = doc.now;
     notify("textDocument/publishDiagnostics", {{"uri", uri}, {"diagnostics", doc.now->diagnostics()}});
   }
@@ -143,13 +141,13 @@ private:
     return complete(*doc.now, doc.checked.get(), positionOf(params));
   }
   json formatting(Document &doc, const json &) {
+    std::string_view text = doc.now->sources().text(doc.now->file());
     SourceManager sources;
     Diagnostics diags(sources);
-    FileId file = sources.add("document", doc.text);
-    auto formatted = format::formatFile(sources, file, diags);
+    auto formatted = format::formatFile(sources, sources.add("document", std::string(text)), diags);
     if (!formatted) return nullptr;  // it does not parse: the diagnostics say why
-    if (*formatted == doc.text) return json::array();
-    size_t lines = size_t(std::count(doc.text.begin(), doc.text.end(), '\n')) + 1;
+    if (*formatted == text) return json::array();
+    size_t lines = size_t(std::count(text.begin(), text.end(), '\n')) + 1;
     json range{{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", lines}, {"character", 0}}}};
     return json::array({{{"range", range}, {"newText", *formatted}}});
   }

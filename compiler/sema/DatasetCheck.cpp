@@ -15,17 +15,10 @@ bool DatasetInfo::hasSplit(const std::string &s) const {
 
 namespace {
 
-Value number(double v) {
-  Value out;
-  out.kind = Value::Float;
-  out.f = v;
-  return out;
-}
-
 Value defaultSplit() {
   Value v;
   v.kind = Value::Record;
-  v.fields = {{"train", number(0.8)}, {"val", number(0.1)}, {"test", number(0.1)}};
+  v.fields = {{"train", Value::ofFloat(0.8)}, {"val", Value::ofFloat(0.1)}, {"test", Value::ofFloat(0.1)}};
   return v;
 }
 
@@ -38,13 +31,13 @@ std::vector<FieldSpec> datasetSchema(const std::string &kind) {
       {"features", selector, kind == "csv", {}, nullptr, {}, "the columns that are the model's input: `columns(0..64)`"},
       {"label", selector, kind == "csv", {}, nullptr, {}, "the column that is the label: `column(64)`"},
       {"classes", Type::of(Type::Int), kind == "idx", atLeastTwo,
-       kind == "text" ? std::function<std::optional<Value>()>([] { Value v; v.kind = Value::Int; v.i = 256; return std::optional<Value>(v); }) : nullptr, {}, "how many classes the label takes (classification)"},
+       kind == "text" ? constant(Value::ofInt(256)) : nullptr, {}, "how many classes the label takes (classification)"},
       {"shape", Type::listOf(Type::of(Type::Int)), kind == "idx", {}, nullptr, {}, "the shape of one example, e.g. `[1, 28, 28]`"},
-      {"split", Type::of(Type::Any), false, {}, [] { return std::optional<Value>(defaultSplit()); }, {}, "fractions of the data per split: `{ train: 0.8, val: 0.1, test: 0.1 }`"},
-      {"seed", Type::of(Type::Int), false, {}, [] { Value v; v.kind = Value::Int; return std::optional<Value>(v); }, {}, "seeds the split and the shuffling"},
-      {"shuffle", Type::of(Type::Bool), false, {}, [] { Value v; v.kind = Value::Bool; v.b = true; return std::optional<Value>(v); }, {}, "shuffle the training split every epoch"},
+      {"split", Type::of(Type::Any), false, {}, constant(defaultSplit()), {}, "fractions of the data per split: `{ train: 0.8, val: 0.1, test: 0.1 }`"},
+      {"seed", Type::of(Type::Int), false, {}, constant(Value::ofInt(0)), {}, "seeds the split and the shuffling"},
+      {"shuffle", Type::of(Type::Bool), false, {}, constant(Value::ofBool(true)), {}, "shuffle the training split every epoch"},
       {"normalize", Type::enumOf({"none", "standard", "minmax"}), false, {},
-       [] { Value v; v.kind = Value::Enum; v.s = "none"; return std::optional<Value>(v); }, {}, "scale features: none, standard (zero mean, unit variance) or minmax (to [0, 1])"},
+       constant(Value::ofEnum("none")), {}, "scale features: none, standard (zero mean, unit variance) or minmax (to [0, 1])"},
   };
 }
 

@@ -218,10 +218,7 @@ private:
       const Value *monitor = &monitorValue;
       std::string goal = goalOf(exp, monitor->s);
       if (find("mode") == fields.end()) {
-        Value modeValue;
-        modeValue.kind = Value::Enum;
-        modeValue.s = goal;
-        fields.insert(fields.begin() + 1, NamedValue("mode", modeValue));
+        fields.insert(fields.begin() + 1, NamedValue("mode", Value::ofEnum(goal)));
         continue;
       }
       const Value *mode = &find("mode")->second;

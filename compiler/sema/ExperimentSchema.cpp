@@ -4,39 +4,6 @@ namespace mlc::sema {
 
 namespace {
 
-Value intValue(int64_t n) {
-  Value v;
-  v.kind = Value::Int;
-  v.i = n;
-  return v;
-}
-Value floatValue(double x) {
-  Value v;
-  v.kind = Value::Float;
-  v.f = x;
-  return v;
-}
-Value enumValue(std::string s) {
-  Value v;
-  v.kind = Value::Enum;
-  v.s = std::move(s);
-  return v;
-}
-Value boolValue(bool b) {
-  Value v;
-  v.kind = Value::Bool;
-  v.b = b;
-  return v;
-}
-Value stringValue(std::string s) {
-  Value v;
-  v.kind = Value::String;
-  v.s = std::move(s);
-  return v;
-}
-std::function<std::optional<Value>()> constant(Value v) {
-  return [v] { return std::optional<Value>(v); };
-}
 Interval positive() { return {0.0, std::nullopt, false, true, std::nullopt}; }
 Interval nonNegative() { return {0.0, std::nullopt, true, true, std::nullopt}; }
 
@@ -48,35 +15,35 @@ std::vector<FieldSpec> experimentSchema(Evaluator &eval) {
   std::vector<FieldSpec> trainer = {
       {"epochs", Type::of(Type::Int), true, positive(), nullptr, {}, "passes over the training split"},
       {"batch", Type::of(Type::Int), true, positive(), nullptr, {}, "samples per optimizer step (the global batch, split over the strategy's devices)"},
-      {"precision", Type::enumOf({"f32", "bf16", "f16"}), false, {}, constant(enumValue("f32")), {}, "the floating-point type of training: f32, bf16 or f16"},
-      {"seed", Type::of(Type::Int), false, {}, constant(intValue(0)), {}, "seeds weight initialisation, shuffling and dropout"},
-      {"grad_clip", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}, "clips the global gradient norm to this value (0: no clipping)"},
-      {"accumulate", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}, "micro-batches whose gradients add up before one optimizer step"},
-      {"val_every", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}, "validate every this many epochs"},
-      {"memory_gb", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}, "memory per rank a run may use, in GiB (0: the compiling machine's)"},
+      {"precision", Type::enumOf({"f32", "bf16", "f16"}), false, {}, constant(Value::ofEnum("f32")), {}, "the floating-point type of training: f32, bf16 or f16"},
+      {"seed", Type::of(Type::Int), false, {}, constant(Value::ofInt(0)), {}, "seeds weight initialisation, shuffling and dropout"},
+      {"grad_clip", Type::of(Type::Float), false, nonNegative(), constant(Value::ofFloat(0)), {}, "clips the global gradient norm to this value (0: no clipping)"},
+      {"accumulate", Type::of(Type::Int), false, positive(), constant(Value::ofInt(1)), {}, "micro-batches whose gradients add up before one optimizer step"},
+      {"val_every", Type::of(Type::Int), false, positive(), constant(Value::ofInt(1)), {}, "validate every this many epochs"},
+      {"memory_gb", Type::of(Type::Float), false, nonNegative(), constant(Value::ofFloat(0)), {}, "memory per rank a run may use, in GiB (0: the compiling machine's)"},
   };
   std::vector<FieldSpec> earlyStop = {
       {"monitor", metric, true, {}, nullptr, {}, "the metric watched, as `<split>.<name>` (e.g. `val.loss`)"},
       {"mode", mode, false, {}, nullptr, {}, "whether smaller (min) or larger (max) is better; defaults to the metric's @goal"},
-      {"patience", Type::of(Type::Int), false, positive(), constant(intValue(5)), {}, "validations without improvement before training stops"},
-      {"min_delta", Type::of(Type::Float), false, nonNegative(), constant(floatValue(0)), {}, "the least change that counts as an improvement"},
+      {"patience", Type::of(Type::Int), false, positive(), constant(Value::ofInt(5)), {}, "validations without improvement before training stops"},
+      {"min_delta", Type::of(Type::Float), false, nonNegative(), constant(Value::ofFloat(0)), {}, "the least change that counts as an improvement"},
       {"stop_below", Type::of(Type::Float), false, {}, nullptr, {}, "stop once the monitored value falls below this"},
       {"stop_above", Type::of(Type::Float), false, {}, nullptr, {}, "stop once the monitored value rises above this"},
       {"divergence", Type::of(Type::Float), false, {}, nullptr, {}, "stop (as failed) once the monitored value passes this the wrong way"},
-      {"check_finite", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}, "stop (as failed) when the monitored value is NaN or infinite"},
+      {"check_finite", Type::of(Type::Bool), false, {}, constant(Value::ofBool(true)), {}, "stop (as failed) when the monitored value is NaN or infinite"},
   };
   std::vector<FieldSpec> checkpoint = {
       {"monitor", metric, false, {}, nullptr, {}, "the metric watched, as `<split>.<name>` (e.g. `val.loss`)"},
       {"mode", mode, false, {}, nullptr, {}, "whether smaller (min) or larger (max) is better; defaults to the metric's @goal"},
-      {"top_k", Type::of(Type::Int), false, nonNegative(), constant(intValue(1)), {}, "how many best checkpoints to keep (0: none by metric)"},
+      {"top_k", Type::of(Type::Int), false, nonNegative(), constant(Value::ofInt(1)), {}, "how many best checkpoints to keep (0: none by metric)"},
       {"every", Type::decl("interval"), false, {}, callDefault(eval, "epoch"), {}, "how often to save: `epoch()` or `steps(n)`"},
-      {"save_last", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}, "also keep the latest checkpoint, for resuming"},
-      {"resume", Type::enumOf({"auto", "never", "must"}), false, {}, constant(enumValue("auto")), {}, "auto: continue from the last checkpoint if there is one; never; must"},
-      {"dir", Type::of(Type::Template), false, {}, constant(stringValue("{model}/{data}/{model.int_params}-bs{batch}")), {}, "where checkpoints go, a template over `{model}`, `{data}`, `{batch}`, ..."},
+      {"save_last", Type::of(Type::Bool), false, {}, constant(Value::ofBool(true)), {}, "also keep the latest checkpoint, for resuming"},
+      {"resume", Type::enumOf({"auto", "never", "must"}), false, {}, constant(Value::ofEnum("auto")), {}, "auto: continue from the last checkpoint if there is one; never; must"},
+      {"dir", Type::of(Type::Template), false, {}, constant(Value::ofString("{model}/{data}/{model.int_params}-bs{batch}")), {}, "where checkpoints go, a template over `{model}`, `{data}`, `{batch}`, ..."},
   };
   std::vector<FieldSpec> track = {
-      {"project", Type::of(Type::Template), false, {}, constant(stringValue("{model}-{data}")), {}, "the tracking project, a template (what groups runs)"},
-      {"run", Type::of(Type::Template), false, {}, constant(stringValue("{model.int_params}-bs{batch}-lr{lr}")), {}, "the run's name, a template (what tells runs apart)"},
+      {"project", Type::of(Type::Template), false, {}, constant(Value::ofString("{model}-{data}")), {}, "the tracking project, a template (what groups runs)"},
+      {"run", Type::of(Type::Template), false, {}, constant(Value::ofString("{model.int_params}-bs{batch}-lr{lr}")), {}, "the run's name, a template (what tells runs apart)"},
       {"sinks", Type::listOf(Type::decl("sink")), false, {}, [&eval]() -> std::optional<Value> {
          auto c = callDefault(eval, "console")();
          if (!c) return std::nullopt;
@@ -86,19 +53,19 @@ std::vector<FieldSpec> experimentSchema(Evaluator &eval) {
          return list;
        }, {}, "where metrics go: console, jsonl, tensorboard, mlflow"},
       {"notify", Type::of(Type::Notification), false, {}, nullptr, {}, "`webhook(url) on [events]`: who is told of a run's start, finish or failure"},
-      {"dir", Type::of(Type::String), false, {}, constant(stringValue("runs")), {}, "the directory tracking sinks write under"},
+      {"dir", Type::of(Type::String), false, {}, constant(Value::ofString("runs")), {}, "the directory tracking sinks write under"},
   };
   std::vector<FieldSpec> sweep = {
       {"search", Type::decl("search"), false, {}, callDefault(eval, "random"), {}, "the search algorithm: grid(), random(seed), tpe(seed, ...)"},
-      {"trials", Type::of(Type::Int), false, positive(), constant(intValue(20)), {}, "how many trials the study runs"},
-      {"parallel", Type::of(Type::Int), false, positive(), constant(intValue(1)), {}, "trials run at once, each in its own process"},
+      {"trials", Type::of(Type::Int), false, positive(), constant(Value::ofInt(20)), {}, "how many trials the study runs"},
+      {"parallel", Type::of(Type::Int), false, positive(), constant(Value::ofInt(1)), {}, "trials run at once, each in its own process"},
       {"prune", Type::decl("pruner"), false, {}, callDefault(eval, "none"), {}, "the pruning scheduler: none(), asha(...), hyperband(...), median(...)"},
       {"objective", Type::of(Type::Objective), true, {}, nullptr, {}, "`minimize` or `maximize` a metric of the best epoch, e.g. `minimize val.loss`"},
-      {"retries", Type::of(Type::Int), false, nonNegative(), constant(intValue(1)), {}, "times a crashed trial is run again before it counts as failed"},
+      {"retries", Type::of(Type::Int), false, nonNegative(), constant(Value::ofInt(1)), {}, "times a crashed trial is run again before it counts as failed"},
       {"storage", Type::decl("storage"), false, {}, callDefault(eval, "sqlite"), {}, "where the study lives: sqlite() next to the outputs, or postgres(url)"},
-      {"study", Type::of(Type::Template), false, {}, constant(stringValue("{experiment}")), {}, "the study's name, a template"},
-      {"refit", Type::of(Type::Bool), false, {}, constant(boolValue(true)), {}, "after the search, train the best configuration on train+val and test it"},
-      {"ensemble", Type::of(Type::Int), false, nonNegative(), constant(intValue(0)), {}, "also test the average of the best k trials (0: no ensemble)"},
+      {"study", Type::of(Type::Template), false, {}, constant(Value::ofString("{experiment}")), {}, "the study's name, a template"},
+      {"refit", Type::of(Type::Bool), false, {}, constant(Value::ofBool(true)), {}, "after the search, train the best configuration on train+val and test it"},
+      {"ensemble", Type::of(Type::Int), false, nonNegative(), constant(Value::ofInt(0)), {}, "also test the average of the best k trials (0: no ensemble)"},
   };
   FieldSpec loss{"loss", Type::decl("loss"), true, {}, nullptr, {}, "the training loss, a call over the model's outputs and the data's label"};
   loss.deferred = true;

@@ -4,6 +4,10 @@
 
 namespace mlc::sema {
 
+std::function<std::optional<Value>()> constant(Value v) {
+  return [v] { return std::optional<Value>(v); };
+}
+
 std::function<std::optional<Value>()> callDefault(Evaluator &eval, std::string name) {
   // Defaults are the standard library's declarations, whatever the user's
   // file calls its own things (`experiment single`, `model constant`).

@@ -39,6 +39,9 @@ CheckedFields checkFields(Evaluator &eval, const std::vector<ast::Field> &fields
                           const std::string &context, Loc contextLoc, const Scope &scope, bool &ok,
                           bool allowSweep = false);
 
+/// A default that is always `v`.
+std::function<std::optional<Value>()> constant(Value v);
+
 /// Makes a zero-argument call to a declaration visible from `file` (defaults
 /// such as `constant()`).
 std::function<std::optional<Value>()> callDefault(Evaluator &eval, std::string name);

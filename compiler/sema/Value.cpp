@@ -158,4 +158,35 @@ std::string describe(const Value &v) {
   return "?";
 }
 
+Value Value::ofInt(int64_t n) {
+  Value v;
+  v.kind = Int;
+  v.i = n;
+  return v;
+}
+Value Value::ofFloat(double x) {
+  Value v;
+  v.kind = Float;
+  v.f = x;
+  return v;
+}
+Value Value::ofBool(bool b) {
+  Value v;
+  v.kind = Bool;
+  v.b = b;
+  return v;
+}
+Value Value::ofString(std::string s) {
+  Value v;
+  v.kind = String;
+  v.s = std::move(s);
+  return v;
+}
+Value Value::ofEnum(std::string s) {
+  Value v;
+  v.kind = Enum;
+  v.s = std::move(s);
+  return v;
+}
+
 }  // namespace mlc::sema

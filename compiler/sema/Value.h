@@ -110,6 +110,13 @@ struct Value {
   /// unchanged (`model.p`): code generation makes such values runtime inputs.
   std::string origin;
 
+  // Defined in Value.cpp: NamedValue is incomplete here.
+  static Value ofInt(int64_t n);
+  static Value ofFloat(double x);
+  static Value ofBool(bool b);
+  static Value ofString(std::string s);
+  static Value ofEnum(std::string s);
+
   bool isNumber() const { return kind == Int || kind == Float; }
   double number() const { return kind == Int ? double(i) : f; }
   const Value *arg(const std::string &name) const;
